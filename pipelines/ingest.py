@@ -1,0 +1,133 @@
+"""raw -> read -> validate -> load, for one file or many.
+
+Each file is identified by the sha256 of its bytes. A file already in the database is
+"unchanged"; a file with errors is "rejected": its bytes and findings go to the quarantine and
+the database is not touched; an accepted file's bytes are stored under files/ and it is loaded
+in one transaction, as the next version of its country and quarter (superseding earlier ones,
+which stay on record). Files of one call arrive in order of modification time, then name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines import db, load, read, validate
+from pipelines.findings import Finding, has_errors
+from pipelines.registry import Registry
+
+
+@dataclass
+class Outcome:
+    path: Path
+    sha256: str
+    status: str  # accepted | rejected | unchanged
+    country: str = ""
+    quarter: str = ""
+    version: int | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    def line(self) -> str:
+        what = f"{self.country} {self.quarter}".strip()
+        if self.status == "accepted":
+            what += f" v{self.version}"
+            if self.version and self.version > 1:
+                what += f" (supersedes v{self.version - 1})"
+        errors = [f for f in self.findings if f.severity == "error"]
+        detail = (
+            f"  {len(errors)} error(s), first: {errors[0].where()}: {errors[0].message}"
+            if errors
+            else ""
+        )
+        return f"{self.status:<9} {what:<24} {self.path.name}{detail}"
+
+
+def expand(paths: Iterable[Path | str]) -> list[Path]:
+    """The workbooks named, folders expanded, in order of arrival (mtime, then name)."""
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found += [f for f in p.iterdir() if f.is_file() and not f.name.startswith((".", "~$"))]
+        else:
+            found.append(p)
+    return sorted(found, key=lambda f: (f.stat().st_mtime, f.name))
+
+
+def ingest(
+    paths: Iterable[Path | str],
+    registry: Registry,
+    db_path: Path | str | None = None,
+    uploaded_by: str | None = None,
+    progress: Callable[[Iterable], Iterable] = lambda items: items,
+) -> list[Outcome]:
+    """Ingest the files; return one outcome per file, in the order they were taken."""
+    files = expand(paths)
+    con = db.connect(db_path, read_only=False)
+    try:
+        load.ensure_schema(con, registry)
+        known = {row[0] for row in con.execute("SELECT submission_id FROM submissions").fetchall()}
+        outcomes, books = [], {}
+        for path in progress(files):
+            sha = hashlib.sha256(path.read_bytes()).hexdigest()
+            if sha in known or sha in books:
+                outcomes.append(Outcome(path, sha, "unchanged"))
+                continue
+            books[sha] = read.read(path, registry)
+            outcomes.append(Outcome(path, sha, "pending"))
+        results = validate.validate(list(books.values()), registry) if books else {}
+        for outcome in outcomes:
+            if outcome.status == "pending":
+                book = books[outcome.sha256]
+                found = results[book.sha256]
+                outcome.country, outcome.quarter, outcome.findings = (
+                    book.country,
+                    book.quarter,
+                    found,
+                )
+                _settle(con, registry, book, outcome, db_path, uploaded_by)
+        return outcomes
+    finally:
+        con.close()
+
+
+def _settle(
+    con,
+    registry: Registry,
+    book: read.ReadBook,
+    outcome: Outcome,
+    db_path: Path | str | None,
+    uploaded_by: str | None,
+) -> None:
+    """Quarantine a rejected file, or store and load an accepted one."""
+    if has_errors(outcome.findings):
+        outcome.status = "rejected"
+        quarantine(book.path, book.sha256, outcome.findings, db_path)
+        return
+    stored = db.files_dir(db_path) / f"{book.sha256}{book.path.suffix.lower() or '.xlsx'}"
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    if not stored.exists():
+        shutil.copyfile(book.path, stored)
+    outcome.version = load.load(con, registry, book, str(stored), outcome.findings, uploaded_by)
+    outcome.status = "accepted"
+
+
+def quarantine(path: Path, sha: str, found: list[Finding], db_path: Path | str | None) -> Path:
+    """Keep a rejected file's bytes and its findings, named by its hash."""
+    folder = db.quarantine_dir(db_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    kept = folder / f"{sha}{path.suffix.lower()}"
+    if not kept.exists():
+        shutil.copyfile(path, kept)
+    report = {
+        "file_name": path.name,
+        "sha256": sha,
+        "rejected_at": dt.datetime.now().isoformat(timespec="seconds"),
+        "findings": [f.as_dict() for f in found],
+    }
+    (folder / f"{sha}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), "utf-8")
+    return kept
