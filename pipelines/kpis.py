@@ -112,6 +112,7 @@ def as_json(frame: pd.DataFrame, as_of: str) -> dict:
     """The shape of `mvh kpis --json`: numbers as numbers, missing as null."""
     records = frame.astype(object).where(frame.notna(), None).to_dict("records")
     for record in records:
-        if record["value"] is not None and float(record["value"]).is_integer():
-            record["value"] = int(record["value"])
+        for key in ("value", "target", "planned"):
+            if record[key] is not None and float(record[key]).is_integer():
+                record[key] = int(record[key])
     return {"as_of": as_of, "kpis": records}

@@ -1,0 +1,1 @@
+"""The managers' dashboard: a Dash app with one page per file under pages/."""

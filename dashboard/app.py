@@ -1,0 +1,39 @@
+"""The Dash app: a thin shell with the navigation built from the page registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash
+from dash import Dash, dcc, html
+
+from pipelines import registry
+
+HERE = Path(__file__).resolve().parent
+
+
+def create_app() -> Dash:
+    reg = registry.get()  # fail at start-up, with a hint, if indicators.yaml is malformed
+    app = Dash(
+        __name__,
+        use_pages=True,
+        pages_folder=str(HERE / "pages"),
+        assets_folder=str(HERE / "assets"),
+        title=f"{reg.project.name} – impact monitor",
+        suppress_callback_exceptions=True,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    app.layout = html.Div([
+        html.A("Skip to content", href="#main", className="skip-link"),
+        html.Header([
+            html.Div([html.Strong(reg.project.name), html.Span(" impact monitor")],
+                     className="brand"),
+            html.Nav([dcc.Link(page["name"], href=page["relative_path"], className="nav-link")
+                      for page in dash.page_registry.values()], className="nav",
+                     **{"aria-label": "Pages"}),
+        ], className="top"),
+        html.Main(dash.page_container, id="main", tabIndex="-1"),
+        html.Footer(f"{reg.project.fund} · grant {reg.project.grant} · "
+                    f"{reg.project.start:%d %b %Y} – {reg.project.end:%d %b %Y}", className="foot"),
+    ])
+    return app

@@ -1,0 +1,124 @@
+"""Shared fixtures: the registry, demo workbooks, an ingested database, a served dashboard."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from pipelines import demo_data, ingest, registry
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def need(tool: str | None, what: str) -> str:
+    """Skip when a system tool is missing, except in CI, where it must be there."""
+    if tool and Path(tool).exists():
+        return tool
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is missing in CI; .ci/run installs it with `make system-deps`")
+    pytest.skip(f"{what} is not installed (run `make system-deps`)")
+
+
+@pytest.fixture(scope="session")
+def reg() -> registry.Registry:
+    return registry.get()
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory, reg) -> Path:
+    """The demo workbooks of seed 0, written once per test run."""
+    out = tmp_path_factory.mktemp("raw")
+    demo_data.generate(reg, out, seed=0)
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory, reg, demo_dir) -> Path:
+    """A database with every demo workbook ingested. Tests must not write to it."""
+    path = tmp_path_factory.mktemp("db") / "mvh.duckdb"
+    outcomes = ingest.ingest([demo_dir], reg, path)
+    assert [o.status for o in outcomes] == ["accepted"] * len(outcomes)
+    return path
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    """A fresh, empty database location for a test that writes."""
+    return tmp_path / "processed" / "mvh.duckdb"
+
+
+def mvh(*args: str, db: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the `mvh` command as a user would."""
+    env = {**os.environ, **({"MVH_DB": str(db)} if db else {})}
+    result = subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True,
+                            text=True, env=env, cwd=ROOT, timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(f"mvh {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def dashboard_url(demo_db) -> str:
+    """The dashboard served by `mvh serve` on the demo database."""
+    port = _free_port()
+    env = {**os.environ, "MVH_DB": str(demo_db)}
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "serve", "--port", str(port)],
+                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(url, timeout=1)
+                break
+            except OSError:
+                time.sleep(0.25)
+        else:
+            raise RuntimeError(f"the dashboard did not start: {proc.stdout.read1().decode()}")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright (no browser download)."""
+    need(CHROMIUM, "Chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page that records console errors; the test fails if any appear."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    context.close()
+    assert errors == [], f"errors in the browser console: {errors}"

@@ -1,0 +1,40 @@
+"""Demo data: deterministic per seed, true to the project's story, with its two gaps."""
+
+from __future__ import annotations
+
+import hashlib
+
+from pipelines import demo_data, read
+
+
+def digest(folder) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.xlsx"))}
+
+
+def test_one_workbook_per_country_and_quarter_but_one_missing(demo_dir, reg):
+    names = {p.name for p in demo_dir.glob("*.xlsx")}
+    assert len(names) == 7 * 9 - 1
+    assert "HU_2022-Q3.xlsx" not in names
+    assert {"AT_2021-Q4.xlsx", "RO_2023-Q4.xlsx"} <= names
+
+
+def test_same_seed_same_bytes_other_seed_other_data(demo_dir, reg, tmp_path):
+    demo_data.generate(reg, tmp_path / "again", seed=0)
+    demo_data.generate(reg, tmp_path / "other", seed=1)
+    assert digest(tmp_path / "again") == digest(demo_dir)
+    assert digest(tmp_path / "other").keys() == digest(demo_dir).keys()
+    assert digest(tmp_path / "other") != digest(demo_dir)
+
+
+def test_romania_2023_q1_came_in_late(demo_dir, reg):
+    book = read.read(demo_dir / "RO_2023-Q1.xlsx", reg)
+    submitted = book.cover["submitted_on"].date()
+    assert (submitted - reg.due_date("2023-Q1")).days == 19
+    on_time = read.read(demo_dir / "RO_2022-Q4.xlsx", reg).cover["submitted_on"].date()
+    assert on_time <= reg.due_date("2022-Q4")
+
+
+def test_workbooks_are_in_the_partners_language(demo_dir, reg):
+    book = read.read(demo_dir / "GR_2022-Q2.xlsx", reg)
+    assert book.sheets["activities"].name == reg.sheet("activities").label("el")
+    assert book.stamp["language"] == "el"
