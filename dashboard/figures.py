@@ -41,8 +41,8 @@ def progress_by_quarter(series: pd.DataFrame, registry: Registry) -> go.Figure:
         fig.update_xaxes(categoryorder="array", categoryarray=registry.quarters, row=row, col=col)
         fig.update_yaxes(rangemode="tozero", row=row, col=col)
     fig.update_layout(
-        height=300 * rows, margin={"l": 40, "r": 20, "t": 60, "b": 30},
-        legend={"orientation": "h", "y": 1.08, "x": 0}, plot_bgcolor="white",
+        height=300 * rows + 40, margin={"l": 40, "r": 20, "t": 90, "b": 30},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.06, "x": 0}, plot_bgcolor="white",
         font={"family": "system-ui, sans-serif"}, hovermode="x unified",
     )
     fig.update_xaxes(showgrid=False, tickangle=-45)

@@ -32,7 +32,7 @@ def error(rule: str, message: str, sheet: str = "", cell: str = "", value: objec
 
 def show(value: object) -> str:
     """A value as the partner would recognise it, kept short."""
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or value != value:  # None, NaN and NaT: a blank cell
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)

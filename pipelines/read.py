@@ -267,7 +267,7 @@ def _read_table(
         data_rows = data_rows[:MAX_ROWS]
     for number, row in enumerate(data_rows, start=(header_at or 0) + 1):
         values = {fid: row[col] if col < len(row) else "" for fid, col in best.items()}
-        if all(v == "" or v is None for v in values.values()):
+        if all(v is None or (isinstance(v, str) and normalise(v) == "") for v in values.values()):
             continue
         record = {"_row": number}
         for fid, raw in values.items():

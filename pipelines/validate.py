@@ -60,7 +60,10 @@ def validate(books: list[ReadBook], registry: Registry) -> dict[str, list[F.Find
 
 
 def _unique(items: list[F.Finding]) -> list[F.Finding]:
-    return list(dict.fromkeys(items))
+    """Each finding once; a cell the reader could not read is not also reported as blank."""
+    unreadable = {(f.sheet, f.cell) for f in items if f.rule == "type"}
+    kept = [f for f in items if not (f.rule == "required" and (f.sheet, f.cell) in unreadable)]
+    return list(dict.fromkeys(kept))
 
 
 def _stack(books: list[ReadBook], sheet: Sheet, registry: Registry) -> pd.DataFrame:
