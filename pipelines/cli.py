@@ -65,34 +65,35 @@ def demo_data(
 
 @app.command()
 def check(
-    file: Annotated[Path, typer.Argument(help="The workbook to check.", exists=True)],
+    file: Annotated[Path, typer.Argument(help="The workbook.", exists=True, dir_okay=False)],
+    lang: Annotated[str | None, typer.Option(help="Message language (default: the workbook's).")] = None,
+    annotated: Annotated[Path | None, typer.Option(
+        "-o", "--annotated", help="Where to write the annotated copy (default: FILE.checked.xlsx).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+    database: DbOption = None,
 ) -> None:
-    """Check a workbook and print its findings, without touching the database."""
-    from pipelines import read, validate
+    """Check a workbook: print its findings and write an annotated copy. The database is only read."""
+    from pipelines.check import check as run
 
     reg = _registry()
-    book = read.read(file, reg)
-    found = validate.validate([book], reg)[book.sha256]
+    if lang and lang not in reg.languages:
+        console.print(f"[red]unknown language {lang!r}; choose one of {', '.join(reg.languages)}[/red]")
+        raise typer.Exit(2)
+    result = run(file, reg, database, lang, annotated)
+    rows = result.localised(reg)
     if as_json:
-        print(
-            json.dumps(
-                {
-                    "file": str(file),
-                    "sha256": book.sha256,
-                    "country": book.country,
-                    "quarter": book.quarter,
-                    "findings": [f.as_dict() for f in found],
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
+        print(json.dumps({"file": str(file), "sha256": result.book.sha256, "country": result.book.country,
+                          "quarter": result.book.quarter, "lang": result.lang,
+                          "annotated": str(result.annotated or ""), "findings": rows},
+                         ensure_ascii=False, indent=2))
     else:
-        for f in found:
-            console.print(f"{f.severity:<8} {f.where():<22} {f.message}", highlight=False)
-        console.print(f"{file.name}: {len(found)} finding(s)")
-    raise typer.Exit(1 if any(f.severity == "error" for f in found) else 0)
+        for row in rows:
+            where = "!".join(p for p in (row["sheet"], row["cell"]) if p) or "-"
+            console.print(f"{row['severity']:<8} {where:<24} {row['message']} {row['fix']}",
+                          highlight=False, soft_wrap=True)
+        console.print(f"{file.name}: {len(rows)} finding(s)"
+                      + (f"; annotated copy: {result.annotated}" if result.annotated else ""))
+    raise typer.Exit(1 if any(r["severity"] == "error" for r in rows) else 0)
 
 
 @app.command()
@@ -176,6 +177,55 @@ def _number(value: float | None) -> str:
 
 
 @app.command()
+def history(
+    country: Annotated[str, typer.Option(help="Country code, e.g. BG.")],
+    quarter: Annotated[str, typer.Option(help="Quarter, e.g. 2022-Q3.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    database: DbOption = None,
+) -> None:
+    """The versions of a country's quarter: who, when, the cells that changed, the effect on each KPI."""
+    from pipelines import versions
+
+    reg = _registry()
+    country, quarter = country.upper(), quarter.upper()
+    try:
+        con = db.connect(database)
+    except db.NoDatabase as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    try:
+        report = []
+        listed = versions.listed(con, country, quarter)
+        for earlier, version in zip([None, *listed], listed, strict=False):
+            report.append({
+                **version, "received_at": str(version["received_at"])[:19],
+                "changed_cells": versions.changed_cells(con, reg, earlier["submission_id"],
+                                                        version["submission_id"]) if earlier else [],
+                "kpi_effect": versions.kpi_effect(con, reg, country, quarter, version["version"]),
+            })
+    finally:
+        con.close()
+    if as_json:
+        print(json.dumps({"country": country, "quarter": quarter, "versions": report},
+                         ensure_ascii=False, indent=2, default=str))
+        return
+    if not report:
+        console.print(f"No accepted workbook for {country} {quarter}.")
+    for v in report:
+        console.print(f"[bold]v{v['version']}[/bold] {v['file_name']}  received {v['received_at']}"
+                      f"  by {v['uploaded_by'] or 'unknown'}  sha256 {v['submission_id'][:12]}"
+                      f"  {v['warnings']} warning(s)", highlight=False)
+        for c in v["changed_cells"]:
+            console.print(f"    {c['sheet']}!{c['cell']:<6} {c['field']}: {c['before']!r} -> {c['after']!r}",
+                          highlight=False)
+        for e in v["kpi_effect"]:
+            if e["change"]:
+                console.print(f"    {e['kpi']} ({e['country'] or 'all'}) as of {quarter}: "
+                              f"{_number(e['before'])} -> {_number(e['after'])} ({e['change']:+,.0f})",
+                              highlight=False)
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8050,
@@ -191,6 +241,81 @@ def serve(
 
     console.print(f"dashboard on http://{host}:{port}  (database {db.path()})")
     create_app().run(host=host, port=port, debug=debug)
+
+
+@app.command()
+def export(
+    period: Annotated[
+        str | None, typer.Option(help="Reporting period, e.g. 2022-Q1..2022-Q4.")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Count submissions up to this quarter (default: period end).")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="xlsx, or csv: a zip with one CSV per sheet.")
+    ] = "xlsx",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write.")] = None,
+    database: DbOption = None,
+    snapshot: Annotated[
+        str | None, typer.Option(help="Regenerate the pack of a stored snapshot (mvh snapshots).")
+    ] = None,
+) -> None:
+    """Write the EU reporting export pack; the data it uses is frozen as a snapshot."""
+    import datetime as dt
+
+    from pipelines import export as ex
+    from pipelines import export_write
+    from pipelines import snapshot as snap
+
+    reg = _registry()
+    try:
+        if fmt not in ("xlsx", "csv"):
+            raise ValueError(f"--format {fmt!r} is not known; use xlsx or csv")
+        if snapshot and (period or as_of):
+            raise ValueError("a snapshot fixes its period and as-of quarter; give --snapshot alone")
+        if not snapshot:
+            if not period:
+                raise ValueError("give --period, e.g. --period 2022-Q1..2022-Q4 (or --snapshot ID)")
+            span = ex.parse_period(period, reg)
+            snapshot = snap.take(database, reg, str(span), ex.check_as_of(as_of, span, reg))
+        frozen = snap.load(snap.directory(database), snapshot)
+    except (ValueError, db.NoDatabase, snap.SnapshotError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    try:
+        pack = ex.build(frozen, dt.datetime.now())
+    finally:
+        frozen.close()
+    span, as_of = frozen.manifest["period"], frozen.manifest["as_of"]
+    output = output or Path(f"MVH_export_{span.replace('..', '_')}_{frozen.id}.{fmt}")
+    if fmt == "csv":
+        output = output.with_suffix(".zip") if output.suffix != ".zip" else output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    (export_write.write_csv_zip if fmt == "csv" else export_write.write_xlsx)(pack, output)
+    used = len(frozen.manifest["submissions"])
+    console.print(
+        f"wrote {output}: period {span}, as of {as_of}, {used} submission(s), "
+        f"snapshot {frozen.id}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def snapshots(database: DbOption = None) -> None:
+    """List the stored export snapshots: id, created at, period, as-of quarter, submissions."""
+    from pipelines import snapshot as snap
+
+    root = snap.directory(database)
+    stored = snap.listing(root)
+    for s in stored:
+        console.print(
+            f"{s['id']}  {s['created_at'].replace('T', ' ')}  {s['period']}  as of {s['as_of']}  "
+            f"{s['submissions']} submission(s)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    console.print(f"{len(stored)} snapshot(s) in {root}", highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

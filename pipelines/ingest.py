@@ -17,9 +17,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines import db, load, read, validate
+from pipelines import db, history, load, read, validate
 from pipelines.findings import Finding, has_errors
 from pipelines.registry import Registry
+
+
+ANNOTATED_SUFFIX = ".checked.xlsx"  # copies written by `mvh check`: never ingested from a folder
 
 
 @dataclass
@@ -48,11 +51,13 @@ class Outcome:
 
 
 def expand(paths: Iterable[Path | str]) -> list[Path]:
-    """The workbooks named, folders expanded, in order of arrival (mtime, then name)."""
+    """The workbooks named, folders expanded (without hidden, lock and annotated files), in order
+    of arrival (mtime, then name)."""
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found += [f for f in p.iterdir() if f.is_file() and not f.name.startswith((".", "~$"))]
+            found += [f for f in p.iterdir() if f.is_file() and not f.name.startswith((".", "~$"))
+                      and not f.name.endswith(ANNOTATED_SUFFIX)]
         else:
             found.append(p)
     return sorted(found, key=lambda f: (f.stat().st_mtime, f.name))
@@ -63,6 +68,7 @@ def ingest(
     registry: Registry,
     db_path: Path | str | None = None,
     uploaded_by: str | None = None,
+    uploader_country: str | None = None,
     progress: Callable[[Iterable], Iterable] = lambda items: items,
 ) -> list[Outcome]:
     """Ingest the files; return one outcome per file, in the order they were taken."""
@@ -79,7 +85,9 @@ def ingest(
                 continue
             books[sha] = read.read(path, registry)
             outcomes.append(Outcome(path, sha, "pending"))
-        results = validate.validate(list(books.values()), registry) if books else {}
+        past = history.load(con, registry)
+        batch = list(books.values())
+        results = validate.validate(batch, registry, past, uploader_country) if batch else {}
         for outcome in outcomes:
             if outcome.status == "pending":
                 book = books[outcome.sha256]

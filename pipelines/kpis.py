@@ -19,9 +19,8 @@ from pipelines.registry import Kpi, Registry
 COLUMNS = ["id", "label", "unit", "country", "value", "target", "percent", "planned", "status"]
 
 
-def _per_country(
-    con: duckdb.DuckDBPyConnection, registry: Registry, kpi: Kpi, as_of: str
-) -> dict[str, float]:
+def _per_country(con: duckdb.DuckDBPyConnection, registry: Registry, kpi: Kpi, as_of: str,
+                 current: str) -> dict[str, float]:
     """The KPI's value for each country that has one, as of the quarter."""
     src = kpi.source
     if src.entity:
@@ -34,7 +33,7 @@ def _per_country(
         sql = f"""
             WITH latest AS (
                 SELECT t.* FROM {entity.sheet} t
-                JOIN current_submissions s USING (submission_id)
+                JOIN {current} s USING (submission_id)
                 WHERE s.quarter <= $as_of
                 QUALIFY row_number() OVER (
                     PARTITION BY t.country, t.{entity.key} ORDER BY s.quarter DESC) = 1)
@@ -43,7 +42,7 @@ def _per_country(
     else:
         sql = f"""
             SELECT t.country, sum(t.{src.value}) FROM {src.sheet} t
-            JOIN current_submissions s USING (submission_id)
+            JOIN {current} s USING (submission_id)
             WHERE s.quarter <= $as_of GROUP BY t.country
         """
     return {
@@ -67,15 +66,20 @@ def status(value: float, target: float | None, planned: float | None, ratio: flo
     return "at_risk" if value >= ratio * planned else "off_track"
 
 
-def compute(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: str) -> pd.DataFrame:
-    """One row per KPI and country (country None = the whole project), in declaration order."""
+def compute(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: str,
+            current: str = "current_submissions") -> pd.DataFrame:
+    """One row per KPI and country (country None = the whole project), in declaration order.
+
+    `current` names the relation of submissions that count: by default the latest version of
+    each country and quarter; another view gives the KPIs as they were before a correction.
+    """
     if as_of not in registry.quarters:
         span = f"{registry.quarters[0]} to {registry.quarters[-1]}"
         raise ValueError(f"as-of quarter {as_of} is outside the project period ({span})")
     ratio = registry.status_rule.at_risk_ratio
     rows = []
     for kpi in registry.kpis:
-        values = _per_country(con, registry, kpi, as_of)
+        values = _per_country(con, registry, kpi, as_of, current)
         for country in [None, *(c.code for c in registry.countries)]:
             value = sum(values.values()) if country is None else values.get(country, 0.0)
             target = registry.target(kpi, country)

@@ -52,7 +52,9 @@ CREATE TABLE IF NOT EXISTS source_cells (
 CREATE TABLE IF NOT EXISTS findings (
     submission_id VARCHAR NOT NULL,
     severity VARCHAR NOT NULL,
-    sheet VARCHAR, cell VARCHAR, value VARCHAR, rule VARCHAR NOT NULL, message VARCHAR NOT NULL
+    sheet VARCHAR, cell VARCHAR, value VARCHAR, rule VARCHAR NOT NULL,
+    message VARCHAR NOT NULL,               -- in English; messages.localise renders any language
+    fix VARCHAR, sheet_id VARCHAR, field VARCHAR, params JSON
 );
 CREATE OR REPLACE VIEW current_submissions AS
     SELECT * FROM submissions

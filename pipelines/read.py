@@ -2,15 +2,18 @@
 
 The reader is lenient where it is safe and says so where it is not:
 - sheets and column headers are found by their label in any of the project's languages, or by
-  the field id, so moved columns, translated templates and extra columns or sheets are fine;
+  the field id, so moved columns and translated templates read right; extra columns and sheets
+  are not read, and a warning says so;
 - coded values are accepted as their code or their label in any language;
 - whole numbers may be typed as text, with spaces, non-breaking spaces or thousands separators
-  ("1 234", "1.234", "1,234"); a fraction in a whole-number field is an error, never rounded;
+  ("1 234", "1.234", "1,234"); a fraction in a whole-number field ("12,5") is an error, never
+  rounded, and a number with mixed or irregular separators ("1.234,5", "12.34") is ambiguous;
 - dates may be real dates, Excel serial numbers or text as dd/mm/yyyy, dd.mm.yyyy, yyyy-mm-dd;
-- blank rows are skipped; formulas are read by their cached value.
+- blank rows are skipped; a totals row (its first text says "Total" in any language) is
+  skipped with a warning; formulas are read by their cached value, and a formula saved without
+  one is an error; merged cells in the data area are an error.
 Anything that cannot be read becomes a finding with its sheet and cell; validation follows in
-validate.py. The file is read with python-calamine after the container is checked (zip
-directory, sizes, macros), so hostile files are refused before they are parsed.
+validate.py. The file is read with python-calamine only after container.py has checked it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import datetime as dt
 import hashlib
 import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,17 +29,19 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
+from pipelines import container
 from pipelines import findings as F
 from pipelines.registry import Registry, Sheet, SheetField
-from pipelines.template import STAMP_SHEET
+from pipelines.template import LISTS_SHEET, STAMP_SHEET
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
-MAX_UNPACKED_BYTES = 200 * 1024 * 1024
-MAX_RATIO = 100  # uncompressed / compressed, per zip entry larger than 1 MB
 MAX_ROWS = 100_000
 HEADER_SCAN_ROWS = 10
 EXCEL_EPOCH = dt.date(1899, 12, 30)
-DATE_FORMATS = ("%d/%m/%Y", "%d.%m.%Y", "%Y-%m-%d", "%d-%m-%Y", "%d/%m/%y", "%d.%m.%y")
+DATE_FORMATS = ("%d/%m/%Y", "%d.%m.%Y", "%Y-%m-%d", "%Y.%m.%d", "%d-%m-%Y", "%d/%m/%y", "%d.%m.%y")
+
+
+class Unreadable(ValueError):
+    """A cell's text cannot be read in its field's type; args[0] is the finding's rule."""
 
 
 @dataclass
@@ -49,6 +53,7 @@ class SheetData:
     frame: pd.DataFrame
     columns: dict[str, str] = field(default_factory=dict)  # field -> column letter (tables)
     cells: dict[str, str] = field(default_factory=dict)  # field -> cell address (forms)
+    first_row: int = 0  # the first data row of a table
 
     def cell(self, field_id: str, row: int | None = None) -> str:
         if field_id in self.cells:
@@ -90,103 +95,68 @@ def read(path: Path | str, registry: Registry) -> ReadBook:
     path = Path(path)
     data = path.read_bytes()
     book = ReadBook(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
-    book.findings.extend(check_container(data))
+    book.findings.extend(container.check(data))
     if book.findings:
         return book
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception as exc:  # calamine raises its own error types for damaged files
-        book.findings.append(
-            F.error(
-                "unreadable",
-                f"The workbook cannot be opened ({exc}). "
-                "Open it in Excel or LibreOffice and save it again as .xlsx.",
-            )
-        )
+    except Exception:  # calamine raises its own error types for damaged files
+        book.findings.append(F.error("damaged"))
         return book
-    names = {normalise(name): name for name in wb.sheet_names}
     if STAMP_SHEET in wb.sheet_names:
         rows = wb.get_sheet_by_name(STAMP_SHEET).to_python(nrows=20)
         book.stamp = {str(r[0]): F.show(r[1]) for r in rows if len(r) >= 2 and r[0]}
+    names = {normalise(name): name for name in wb.sheet_names}
+    found_names = {}
     for sheet in registry.template.sheets:
         name = next((names[k] for k in _sheet_keys(sheet, registry) if k in names), None)
         if name is None:
-            book.findings.append(
-                F.error(
-                    "missing_sheet",
-                    f"The sheet '{sheet.label('en')}' is missing. Use the template "
-                    "downloaded for this quarter and keep its sheets.",
-                    sheet=sheet.label("en"),
-                )
-            )
+            expected = sheet.label(book.stamp.get("language", "en"))
+            book.findings.append(F.error("missing_sheet", registry, sheet=expected, sheet_id=sheet.id))
             continue
-        rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=MAX_ROWS + 50)
+        found_names[name] = sheet
+        ws = wb.get_sheet_by_name(name)
+        rows = ws.to_python(skip_empty_area=False, nrows=MAX_ROWS + HEADER_SCAN_ROWS + 1)
         reader = _read_form if sheet.layout == "form" else _read_table
-        book.sheets[sheet.id] = reader(sheet, name, rows, registry, book.findings)
+        data_sheet = reader(sheet, name, rows, registry, book.findings)
+        book.findings.extend(_merged(ws, data_sheet, registry))
+        book.sheets[sheet.id] = data_sheet
+    book.findings.extend(_formulas(data, found_names, book, registry))
+    book.findings.extend(_ignored_sheets(wb.sheet_names, found_names, registry))
     return book
 
 
-def check_container(data: bytes) -> list[F.Finding]:
-    """Refuse what is not a plain .xlsx before parsing it: wrong format, macros, zip bombs."""
-    if not data:
-        return [F.error("empty", "The file is empty. Upload the filled-in workbook.")]
-    if len(data) > MAX_FILE_BYTES:
-        return [
-            F.error(
-                "too_large",
-                f"The file is {len(data) / 1e6:.1f} MB; the limit is "
-                f"{MAX_FILE_BYTES / 1e6:.0f} MB. Remove pictures and unused sheets.",
-            )
-        ]
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        return [
-            F.error(
-                "format",
-                "This is a legacy .xls file or a password-protected workbook. "
-                "Remove any password and save it as Excel Workbook (.xlsx).",
-            )
-        ]
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        return [
-            F.error(
-                "format",
-                "This is not an Excel workbook (.xlsx). Save the template as "
-                "Excel Workbook (.xlsx), not as PDF, CSV or another format.",
-            )
-        ]
-    try:
-        entries = zipfile.ZipFile(io.BytesIO(data)).infolist()
-    except zipfile.BadZipFile as exc:
-        return [F.error("format", f"The workbook is damaged ({exc}). Save it again as .xlsx.")]
-    names = {e.filename for e in entries}
-    if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
-        return [
-            F.error(
-                "format",
-                "This zip file is not an Excel workbook. Upload the .xlsx template you filled in.",
-            )
-        ]
-    if "xl/vbaProject.bin" in names:
-        return [
-            F.error(
-                "macros",
-                "The workbook contains macros. Save it as Excel Workbook (.xlsx), without macros.",
-            )
-        ]
-    unpacked = sum(e.file_size for e in entries)
-    bomb = any(
-        e.file_size > 1_000_000 and e.file_size > MAX_RATIO * max(e.compress_size, 1)
-        for e in entries
-    )
-    if unpacked > MAX_UNPACKED_BYTES or bomb or len(entries) > 10_000:
-        return [
-            F.error(
-                "too_large",
-                "The workbook expands to far more data than a quarterly "
-                "report holds. Delete empty formatted rows and columns and save again.",
-            )
-        ]
-    return []
+def _ignored_sheets(all_names: list[str], used: dict, registry: Registry) -> list[F.Finding]:
+    own = {STAMP_SHEET, LISTS_SHEET, *registry.template.instructions_title.values()}
+    return [F.warning("ignored_sheet", value=name) for name in all_names
+            if name not in used and name not in own]
+
+
+def _merged(ws, data: SheetData, registry: Registry) -> list[F.Finding]:
+    """Merged cells where values are read: they hide which cell holds a value."""
+    out = []
+    for (r0, c0), (r1, c1) in ws.merged_cell_ranges or []:
+        covered = {f"{get_column_letter(c + 1)}{r + 1}" for r in range(r0, r1 + 1)
+                   for c in range(c0, c1 + 1)} if data.cells else set()
+        if covered & set(data.cells.values()) if data.cells else r1 + 1 >= data.first_row:
+            first, last = f"{get_column_letter(c0 + 1)}{r0 + 1}", f"{get_column_letter(c1 + 1)}{r1 + 1}"
+            out.append(F.error("merged_cells", registry, sheet=data.name, cell=first,
+                               value=f"{first}:{last}", sheet_id=data.id))
+    return out
+
+
+def _formulas(data: bytes, sheets: dict[str, Sheet], book: ReadBook,
+              registry: Registry) -> list[F.Finding]:
+    """Formulas saved without a calculated value, in the cells the reader uses."""
+    out = []
+    for name, cells in container.formulas_without_value(data, list(sheets)).items():
+        read_sheet = book.sheets.get(sheets[name].id)
+        used = set(read_sheet.cells.values()) if read_sheet and read_sheet.cells else None
+        for cell in cells:
+            if used is None or cell in used:
+                out.append(F.error("formula_without_value", registry, sheet=name, cell=cell,
+                                   sheet_id=sheets[name].id))
+    return out
 
 
 def _sheet_keys(sheet: Sheet, registry: Registry) -> list[str]:
@@ -214,17 +184,11 @@ def _read_form(
         if f is None or f.id in cells:
             continue
         cells[f.id] = f"B{number}"
-        record[f.id] = coerce(f, row[1] if len(row) > 1 else "", registry, name, cells[f.id], found)
+        raw = row[1] if len(row) > 1 else ""
+        record[f.id] = coerce(sheet, f, raw, registry, name, cells[f.id], found)
     for f in sheet.fields:
         if f.id not in cells:
-            found.append(
-                F.error(
-                    "missing_field",
-                    f"The row '{f.label('en')}' is missing from the "
-                    "cover. Use the template and keep its rows.",
-                    sheet=name,
-                )
-            )
+            found.append(F.error("missing_row", registry, sheet=name, sheet_id=sheet.id, field=f.id))
             record[f.id] = None
     frame = _typed(pd.DataFrame([{**record, "_row": 0}]), sheet)
     return SheetData(sheet.id, name, frame, cells=cells)
@@ -244,39 +208,39 @@ def _read_table(
                 hits[f.id] = col
         if len(hits) > len(best):
             best, header_at = hits, number
-    missing = [f for f in sheet.fields if f.id not in best]
-    for f in missing:
-        found.append(
-            F.error(
-                "missing_column",
-                f"The column '{f.label('en')}' is missing. Use the template and keep its columns.",
-                sheet=name,
-                cell=f"{header_at or 2}",
-            )
-        )
+    for f in sheet.fields:
+        if f.id not in best and f.required:  # an optional column may be left out
+            found.append(F.error("missing_column", registry, sheet=name, cell=str(header_at or ""),
+                                 sheet_id=sheet.id, field=f.id))
+    header = rows[header_at - 1] if header_at else []
+    used = set(best.values())
+    for col, text in enumerate(header):
+        if col not in used and normalise(text):
+            found.append(F.warning("ignored_column", sheet=name, value=text,
+                                   cell=f"{get_column_letter(col + 1)}{header_at}"))
     records = []
     data_rows = rows[header_at:] if header_at else []
     if len(data_rows) > MAX_ROWS:
-        found.append(
-            F.error(
-                "too_many_rows",
-                f"The sheet has more than {MAX_ROWS:,} rows. Delete empty rows below your data.",
-                sheet=name,
-            )
-        )
+        found.append(F.error("too_many_rows", sheet=name, limit=f"{MAX_ROWS:,}"))
         data_rows = data_rows[:MAX_ROWS]
+    totals = {normalise(word) for word in registry.template.total_labels}
     for number, row in enumerate(data_rows, start=(header_at or 0) + 1):
         values = {fid: row[col] if col < len(row) else "" for fid, col in best.items()}
-        if all(v is None or (isinstance(v, str) and normalise(v) == "") for v in values.values()):
+        texts = [normalise(v) for v in values.values() if isinstance(v, str) and normalise(v)]
+        if not texts and all(v is None or isinstance(v, str) for v in values.values()):
+            continue  # blank, or only spaces
+        if texts and texts[0] in totals:
+            found.append(F.warning("totals_row", sheet=name, cell=f"A{number}", value=texts[0]))
             continue
         record = {"_row": number}
         for fid, raw in values.items():
             cell = f"{get_column_letter(best[fid] + 1)}{number}"
-            record[fid] = coerce(sheet.field(fid), raw, registry, name, cell, found)
+            record[fid] = coerce(sheet, sheet.field(fid), raw, registry, name, cell, found)
         records.append(record)
     frame = pd.DataFrame(records, columns=["_row", *(f.id for f in sheet.fields)])
     columns = {fid: get_column_letter(col + 1) for fid, col in best.items()}
-    return SheetData(sheet.id, name, _typed(frame, sheet), columns=columns)
+    return SheetData(sheet.id, name, _typed(frame, sheet), columns=columns,
+                     first_row=(header_at or 0) + 1)
 
 
 def _typed(frame: pd.DataFrame, sheet: Sheet) -> pd.DataFrame:
@@ -294,9 +258,8 @@ def _typed(frame: pd.DataFrame, sheet: Sheet) -> pd.DataFrame:
     return frame
 
 
-def coerce(
-    f: SheetField, raw: object, registry: Registry, sheet: str, cell: str, found: list[F.Finding]
-) -> object:
+def coerce(sheet: Sheet, f: SheetField, raw: object, registry: Registry, name: str, cell: str,
+           found: list[F.Finding]) -> object:
     """One cell's value in the field's type; None when blank or unreadable (then a finding)."""
     if raw is None or (isinstance(raw, str) and normalise(raw) == ""):
         return None
@@ -308,36 +271,31 @@ def coerce(
         if f.type == "choice":
             return to_code(raw, f.choices, registry)
         return to_text(raw)
-    except ValueError as exc:
-        found.append(
-            F.error(
-                "type",
-                f"'{F.show(raw)}' in '{f.label('en')}' {exc}.",
-                sheet=sheet,
-                cell=cell,
-                value=raw,
-            )
-        )
+    except Unreadable as exc:
+        found.append(F.error(exc.args[0], registry, sheet=name, cell=cell, value=raw,
+                             sheet_id=sheet.id, field=f.id))
         return None
 
 
 def to_int(raw: object) -> int:
-    if isinstance(raw, bool):
-        raise ValueError("is not a number; enter a whole number such as 12")
+    if isinstance(raw, bool) or isinstance(raw, (dt.date, dt.datetime)):
+        raise Unreadable("not_a_number")
     if isinstance(raw, int):
         return raw
     if isinstance(raw, float):
         if raw.is_integer():
             return int(raw)
-        raise ValueError("is not a whole number; enter whole persons or items, without decimals")
-    if isinstance(raw, (dt.date, dt.datetime)):
-        raise ValueError("is a date; enter a whole number such as 12")
+        raise Unreadable("not_whole")
     text = re.sub(r"[\s\u00a0\u202f']", "", str(raw))
     if re.fullmatch(r"\d+", text):
         return int(text)
     if re.fullmatch(r"\d{1,3}([.,]\d{3})+", text) and len(set(re.findall(r"[.,]", text))) == 1:
-        return int(re.sub(r"[.,]", "", text))
-    raise ValueError("is not a whole number; enter digits only, such as 1234")
+        return int(re.sub(r"[.,]", "", text))  # thousands separators: "1.234", "1,234"
+    if re.fullmatch(r"\d+[.,]\d{1,2}", text):
+        raise Unreadable("not_whole")  # "12,5", "3.25": a fraction
+    if re.fullmatch(r"[\d.,]+", text):
+        raise Unreadable("ambiguous_number")  # "1.234,5", "12.34.5"
+    raise Unreadable("not_a_number")
 
 
 def to_date(raw: object) -> dt.date:
@@ -353,9 +311,7 @@ def to_date(raw: object) -> dt.date:
             return dt.datetime.strptime(text, fmt).date()
         except ValueError:
             continue
-    raise ValueError("is not a date; enter it as dd/mm/yyyy, e.g. 31/03/2022")
-
-
+    raise Unreadable("not_a_date")
 def to_code(raw: object, code_list: str, registry: Registry) -> str:
     """The code of a coded value typed as its code or as its label in any language."""
     key = normalise(raw)

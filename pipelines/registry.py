@@ -71,6 +71,32 @@ class Entity(Strict):
     key: str
     status_field: str
     statuses: list[str]
+    progression: dict[str, int]
+    explanation_field: str
+
+    @model_validator(mode="after")
+    def _ranked(self) -> Entity:
+        if set(self.progression) != set(self.statuses):
+            raise ValueError("progression must give a rank to every status, and only to them")
+        return self
+
+
+class Reference(Strict):
+    sheet: str
+    field: str
+    entity: str
+
+
+class OutlierField(Strict):
+    sheet: str
+    field: str
+    by: str | None = None
+
+
+class Outliers(Strict):
+    factor: float = Field(gt=1)
+    min_quarters: int = Field(ge=1)
+    fields: list[OutlierField]
 
 
 class KpiSource(Strict):
@@ -158,6 +184,7 @@ class NotAboveRule(Strict):
 
 
 class Template(Strict):
+    total_labels: list[str]  # a data row whose first text is one of these is a totals row
     instructions_title: Labels
     instructions: Labels
     sheets: list[Sheet]
@@ -171,6 +198,8 @@ class Registry(Strict):
     entities: dict[str, Entity]
     kpis: list[Kpi]
     code_lists: dict[str, dict[str, Labels]]
+    references: list[Reference]
+    outliers: Outliers
     sums: list[SumRule]
     not_above: list[NotAboveRule]
     template: Template
@@ -267,6 +296,9 @@ class Registry(Strict):
             for kpi_id in country.targets:
                 if kpi_id not in kpi_ids:
                     problems.append(f"countries.{country.code}.targets: {kpi_id!r} is not a KPI id")
+        for ref in self.references:
+            if ref.entity not in self.entities or ref.field not in fields.get(ref.sheet, set()):
+                problems.append(f"references: {ref.sheet}.{ref.field} -> {ref.entity} is unknown")
         for rule in [*self.sums, *self.not_above]:
             named = (
                 [rule.total, *rule.parts] if isinstance(rule, SumRule) else [rule.field, rule.limit]

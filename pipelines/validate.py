@@ -3,84 +3,92 @@
 One suite per template sheet, run once over the rows of every workbook of a batch stacked
 together (with `_file` and `_row` to find each failing cell again): the cost of
 great-expectations is per expectation, not per row, so a batch of 60 workbooks costs about what
-one does. Great-expectations is imported lazily (it takes seconds) and run under a lock, with a
-fresh ephemeral context each time, because it is not thread-safe.
+one does. Checks across sheets, quarters and the uploader compare each row with columns added
+to the stacked frame (the quarter, the stamp, last quarter's status, the country's largest
+figure so far). Great-expectations is imported lazily (it takes seconds) and run under a lock,
+with a fresh ephemeral context each time, because it is not thread-safe.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from pipelines import findings as F
 from pipelines import quarters
+from pipelines.history import History
 from pipelines.read import ReadBook
 from pipelines.registry import Registry, Sheet
 
 _LOCK = threading.Lock()
 INDEX = ["_file", "_row"]
+PAIR = {"ignore_row_if": "either_value_is_missing"}
 
 
 @dataclass(frozen=True)
 class Check:
-    """An expectation and what its failure means for the partner."""
+    """An expectation, and the finding its failing rows give."""
 
     expectation: object
-    rule: str
-    field: str  # the field whose cell is marked
-    message: str  # formatted with the failing row's values and {label}, {value}
+    rule: str  # an entry of messages.yaml
+    field: str | None  # the field whose cell is marked; None for the whole workbook
+    row_params: dict[str, str] = field(default_factory=dict)  # message param -> column of the row
+    params: dict[str, str] = field(default_factory=dict)
+    severity: F.Severity = "error"
 
 
-def validate(books: list[ReadBook], registry: Registry) -> dict[str, list[F.Finding]]:
+def validate(books: list[ReadBook], registry: Registry, history: History | None = None,
+             uploader_country: str | None = None) -> dict[str, list[F.Finding]]:
     """Findings per workbook (by sha256), including those the reader found."""
+    history = history or History()
     found = {b.sha256: list(b.findings) for b in books}
     readable = [b for b in books if b.sheets]
-    for sheet in registry.template.sheets:
-        frame = _stack(readable, sheet, registry)
-        if frame.empty:
-            continue
-        for check, rows in _run(frame, _checks(sheet, registry)):
-            for row in rows:
-                book = next(b for b in readable if b.sha256 == row["_file"])
-                found[book.sha256].append(_finding(book, sheet, check, row))
+    by_sha = {b.sha256: b for b in readable}
     for book in readable:
         if not book.stamp:
-            found[book.sha256].append(
-                F.error(
-                    "stamp",
-                    "This workbook was not made from the project's template (its hidden "
-                    "stamp is missing). Download the template for your country and quarter and "
-                    "copy your data into it.",
-                )
-            )
+            found[book.sha256].append(F.error("missing_stamp"))
+    for sheet in registry.template.sheets:
+        frame = _stack(readable, sheet, registry, history, uploader_country)
+        if frame.empty:
+            continue
+        for check, rows in _run(frame, _checks(sheet, registry, readable, history)):
+            for row in rows:
+                book = by_sha[row["_file"]]
+                found[book.sha256].append(_finding(book, sheet, check, row, registry))
     return {sha: _unique(items) for sha, items in found.items()}
 
 
 def _unique(items: list[F.Finding]) -> list[F.Finding]:
-    """Each finding once; a cell the reader could not read is not also reported as blank."""
-    unreadable = {(f.sheet, f.cell) for f in items if f.rule == "type"}
+    """Each finding once; a cell the reader could not read is not also reported as empty."""
+    unreadable = {(f.sheet, f.cell) for f in items
+                  if f.rule in ("not_a_number", "not_whole", "not_a_date", "ambiguous_number",
+                                "formula_without_value")}
     kept = [f for f in items if not (f.rule == "required" and (f.sheet, f.cell) in unreadable)]
     return list(dict.fromkeys(kept))
 
 
-def _stack(books: list[ReadBook], sheet: Sheet, registry: Registry) -> pd.DataFrame:
+def _stack(books: list[ReadBook], sheet: Sheet, registry: Registry, history: History,
+           uploader_country: str | None) -> pd.DataFrame:
     """The sheet's rows of every workbook, with the columns the checks compare against."""
     frames = []
     for book in books:
         if sheet.id not in book.sheets:
             continue
         frame = book.sheets[sheet.id].frame.copy()
-        frame["_file"] = book.sha256
         quarter = book.stamp.get("quarter") or book.quarter
         valid = quarter in registry.quarters
+        frame["_file"] = book.sha256
+        frame["_country"] = book.stamp.get("country") or book.country
+        frame["_quarter"] = quarter
         frame["_q_start"] = pd.Timestamp(quarters.first_day(quarter)) if valid else pd.NaT
         frame["_q_end"] = pd.Timestamp(quarters.last_day(quarter)) if valid else pd.NaT
         frame["_stamp_country"] = book.stamp.get("country")
         frame["_stamp_quarter"] = book.stamp.get("quarter")
         frame["_stamp_version"] = book.stamp.get("template_version")
+        frame["_uploader_country"] = uploader_country
         frames.append(frame)
     if not frames:
         return pd.DataFrame()
@@ -88,168 +96,151 @@ def _stack(books: list[ReadBook], sheet: Sheet, registry: Registry) -> pd.DataFr
     for rule in registry.sums:
         if rule.sheet == sheet.id:
             frame[f"_sum_{rule.label}"] = frame[rule.parts].sum(axis=1, min_count=len(rule.parts))
+    for name, entity in registry.entities.items():
+        if entity.sheet == sheet.id:
+            frame = _with_previous_status(frame, name, entity, history)
+    for watched in registry.outliers.fields:
+        if watched.sheet == sheet.id:
+            frame = _with_history_of(frame, watched, history, registry)
     return frame
 
 
-def _checks(sheet: Sheet, registry: Registry) -> list[Check]:
-    """The suite of one sheet, from its fields and the cross-field rules that name it."""
+def _with_previous_status(frame: pd.DataFrame, name: str, entity, history: History) -> pd.DataFrame:
+    """Last quarter's status of each entity, and whether this one goes back without a comment."""
+    earlier = history.entities[history.entities["entity"] == name].rename(
+        columns={"country": "_country", "id": entity.key, "quarter": "_previous_quarter",
+                 "status": "_previous_status"})[["_country", entity.key, "_previous_quarter",
+                                                 "_previous_status"]]
+    merged = frame.merge(earlier, on=["_country", entity.key], how="left")
+    merged = merged[merged["_previous_quarter"].isna() | (merged["_previous_quarter"] < merged["_quarter"])]
+    merged = merged.sort_values("_previous_quarter").drop_duplicates(INDEX, keep="last")
+    merged = frame.merge(merged[[*INDEX, "_previous_quarter", "_previous_status"]], on=INDEX, how="left")
+    rank = merged[entity.status_field].map(entity.progression)
+    previous = merged["_previous_status"].map(entity.progression)
+    explained = merged[entity.explanation_field].fillna("").astype(str).str.strip() != ""
+    merged["_status_ok"] = ~(rank < previous) | explained
+    return merged
+
+
+def _with_history_of(frame: pd.DataFrame, watched, history: History, registry: Registry) -> pd.DataFrame:
+    """The country's largest earlier figure (per `by` value) and how many quarters it spans."""
+    figures = history.figures[(history.figures["sheet"] == watched.sheet)
+                              & (history.figures["field"] == watched.field)]
+    frame = frame.copy()
+    keys = frame[["_country", "_quarter"]].assign(_by=frame[watched.by].astype(str) if watched.by else None)
+    largest, span, count = [], [], []
+    for country, quarter, by in keys.itertuples(index=False):
+        before = figures[(figures["country"] == country) & (figures["quarter"] < quarter)]
+        if watched.by:
+            before = before[before["by"] == by]
+        largest.append(before["largest"].max() if len(before) else None)
+        count.append(before["quarter"].nunique())
+        span.append(f"{before['quarter'].min()}–{before['quarter'].max()}" if len(before) else "")
+    value = frame[watched.field]
+    limit = pd.Series(largest, index=frame.index, dtype="float64") * registry.outliers.factor
+    enough = pd.Series(count, index=frame.index) >= registry.outliers.min_quarters
+    frame[f"_largest_{watched.field}"] = largest
+    frame[f"_history_{watched.field}"] = span
+    frame[f"_times_{watched.field}"] = (value * registry.outliers.factor / limit).round(1)
+    frame[f"_ok_{watched.field}"] = ~enough | value.isna() | limit.isna() | (value <= limit)
+    return frame
+
+
+def _checks(sheet: Sheet, registry: Registry, books: list[ReadBook], history: History) -> list[Check]:
+    """The suite of one sheet, from its fields and the rules of indicators.yaml that name it."""
     import great_expectations as gx
 
     E = gx.expectations
-    pair = {"ignore_row_if": "either_value_is_missing"}
     checks = []
     for f in sheet.fields:
         if f.required:
-            checks.append(
-                Check(
-                    E.ExpectColumnValuesToNotBeNull(column=f.id),
-                    "required",
-                    f.id,
-                    "'{label}' is required. Fill it in.",
-                )
-            )
+            checks.append(Check(E.ExpectColumnValuesToNotBeNull(column=f.id), "required", f.id))
         if f.type == "choice":
             allowed = list(registry.code_lists[f.choices])
-            checks.append(
-                Check(
-                    E.ExpectColumnValuesToBeInSet(column=f.id, value_set=allowed),
-                    "allowed",
-                    f.id,
-                    "'{value}' is not an allowed value for "
-                    "'{label}'. Choose one from the drop-down list.",
-                )
-            )
+            checks.append(Check(E.ExpectColumnValuesToBeInSet(column=f.id, value_set=allowed),
+                                "allowed", f.id))
         if f.type == "integer" and f.min is not None:
-            checks.append(
-                Check(
-                    E.ExpectColumnValuesToBeBetween(column=f.id, min_value=f.min),
-                    "min",
-                    f.id,
-                    f"'{{label}}' cannot be below {f.min:g}.",
-                )
-            )
+            checks.append(Check(E.ExpectColumnValuesToBeBetween(column=f.id, min_value=f.min), "min", f.id,
+                                params={"min": f"{f.min:g}"}))
         if f.type == "date" and sheet.layout == "table":
-            checks.append(
-                Check(
-                    E.ExpectColumnPairValuesAToBeGreaterThanB(
-                        column_A="_q_end", column_B=f.id, or_equal=True, **pair
-                    ),
-                    "date_after_quarter",
-                    f.id,
-                    "'{label}' {value} is after the end of the quarter reported. Check the "
-                    "date, or report it in the workbook of the quarter it belongs to.",
-                )
-            )
+            checks.append(Check(E.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="_q_end", column_B=f.id, or_equal=True, **PAIR), "date_after_quarter", f.id,
+                row_params={"quarter": "_quarter"}))
         if f.in_quarter:
-            checks.append(
-                Check(
-                    E.ExpectColumnPairValuesAToBeGreaterThanB(
-                        column_A=f.id, column_B="_q_start", or_equal=True, **pair
-                    ),
-                    "date_before_quarter",
-                    f.id,
-                    "'{label}' {value} is before the quarter reported. Report it in the "
-                    "workbook of the quarter it belongs to.",
-                )
-            )
+            checks.append(Check(E.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A=f.id, column_B="_q_start", or_equal=True, **PAIR), "date_before_quarter", f.id,
+                row_params={"quarter": "_quarter"}))
         if f.key:
-            checks.append(
-                Check(
-                    E.ExpectCompoundColumnsToBeUnique(column_list=["_file", f.id]),
-                    "unique",
-                    f.id,
-                    "The id '{value}' is used on more than one row "
-                    "of this sheet. Give each row its own id.",
-                )
-            )
+            checks.append(Check(E.ExpectCompoundColumnsToBeUnique(column_list=["_file", f.id]),
+                                "unique", f.id))
     if sheet.id == "cover":
-        checks += _cover_checks(registry, E, pair)
+        checks += _cover_checks(registry, E)
     for rule in registry.sums:
         if rule.sheet == sheet.id:
-            parts = ", ".join(f"'{sheet.field(p).label('en')}'" for p in rule.parts)
-            checks.append(
-                Check(
-                    E.ExpectColumnPairValuesToBeEqual(
-                        column_A=rule.total, column_B=f"_sum_{rule.label}", **pair
-                    ),
-                    "sum",
-                    rule.total,
-                    f"The participants by {rule.label} ({parts}) add up to {{_sum_{rule.label}}}, "
-                    "but '{label}' is {value}. Make the parts add up to the total; put people "
-                    f"whose {rule.label} is not known in the unknown column.",
-                )
-            )
+            checks.append(Check(E.ExpectColumnPairValuesToBeEqual(
+                column_A=rule.total, column_B=f"_sum_{rule.label}", **PAIR), "sum", rule.total,
+                row_params={"sum": f"_sum_{rule.label}"},
+                params={"parts": ",".join(rule.parts), "breakdown": rule.label}))
     for rule in registry.not_above:
         if rule.sheet == sheet.id:
-            limit = sheet.field(rule.limit).label("en")
-            checks.append(
-                Check(
-                    E.ExpectColumnPairValuesAToBeGreaterThanB(
-                        column_A=rule.limit, column_B=rule.field, or_equal=True, **pair
-                    ),
-                    "not_above",
-                    rule.field,
-                    f"'{{label}}' ({{value}}) is more than '{limit}' "
-                    f"({{{rule.limit}}}). It can be at most '{limit}'.",
-                )
-            )
+            checks.append(Check(E.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A=rule.limit, column_B=rule.field, or_equal=True, **PAIR), "not_above", rule.field,
+                row_params={"limit_value": rule.limit}, params={"limit": rule.limit}))
+    for ref in registry.references:
+        if ref.sheet == sheet.id:
+            checks.append(_reference_check(ref, registry, books, history, E))
+    for entity in registry.entities.values():
+        if entity.sheet == sheet.id:
+            checks.append(Check(E.ExpectColumnValuesToBeInSet(column="_status_ok", value_set=[True]),
+                                "status_backwards", entity.status_field, severity="warning",
+                                row_params={"entity": entity.key, "previous": "_previous_status",
+                                            "previous_quarter": "_previous_quarter"},
+                                params={"explain": entity.explanation_field}))
+    for watched in registry.outliers.fields:
+        if watched.sheet == sheet.id:
+            ok = f"_ok_{watched.field}"
+            checks.append(Check(E.ExpectColumnValuesToBeInSet(column=ok, value_set=[True]), "outlier",
+                                watched.field, severity="warning",
+                                row_params={"largest": f"_largest_{watched.field}",
+                                            "history": f"_history_{watched.field}",
+                                            "times": f"_times_{watched.field}"}))
     return checks
 
 
-def _cover_checks(registry: Registry, E, pair: dict) -> list[Check]:
-    period = f"{registry.quarters[0]} to {registry.quarters[-1]}"
+def _reference_check(ref, registry: Registry, books: list[ReadBook], history: History, E) -> Check:
+    """An id must name an entity of this batch's workbooks or of the country's earlier reports."""
+    entity = registry.entities[ref.entity]
+    known = set(history.known(ref.entity))
+    for book in books:
+        if entity.sheet in book.sheets:
+            ids = book.sheets[entity.sheet].frame[entity.key].dropna()
+            known |= {(book.stamp.get("country") or book.country, i) for i in ids}
+    target = registry.sheet(entity.sheet)
+    return Check(E.ExpectColumnPairValuesToBeInSet(
+        column_A="_country", column_B=ref.field, value_pairs_set=sorted(known) or [("", "")], **PAIR),
+        "unknown_reference", ref.field,
+        params={"target": ref.entity, "target_sheet": target.label("en")})
+
+
+def _cover_checks(registry: Registry, E) -> list[Check]:
     partners = [(c.code, p) for c in registry.countries for p in c.partners]
+    period = f"{registry.quarters[0]}–{registry.quarters[-1]}"
     return [
-        Check(
-            E.ExpectColumnValuesToBeInSet(
-                column="country", value_set=[c.code for c in registry.countries]
-            ),
-            "allowed",
-            "country",
-            "'{value}' is not one of the project's countries.",
-        ),
-        Check(
-            E.ExpectColumnValuesToBeInSet(column="quarter", value_set=registry.quarters),
-            "period",
-            "quarter",
-            f"'{{value}}' is outside the project period ({period}).",
-        ),
-        Check(
-            E.ExpectColumnPairValuesToBeEqual(
-                column_A="country", column_B="_stamp_country", **pair
-            ),
-            "stamp",
-            "country",
-            "The cover says '{value}' but this workbook was made for {_stamp_country}. "
-            "Download the template for your own country.",
-        ),
-        Check(
-            E.ExpectColumnPairValuesToBeEqual(
-                column_A="quarter", column_B="_stamp_quarter", **pair
-            ),
-            "stamp",
-            "quarter",
-            "The cover says '{value}' but this workbook was made for {_stamp_quarter}. "
-            "Download the template for the quarter you report.",
-        ),
-        Check(
-            E.ExpectColumnValuesToBeInSet(
-                column="_stamp_version", value_set=registry.project.known_template_versions
-            ),
-            "template_version",
-            "country",
-            "This workbook was made from template version "
-            "'{_stamp_version}', which is not known. Download the current template.",
-        ),
-        Check(
-            E.ExpectColumnPairValuesToBeInSet(
-                column_A="country", column_B="partner", value_pairs_set=partners, **pair
-            ),
-            "partner",
-            "partner",
-            "'{value}' is not a partner organisation of this country. "
-            "Choose your organisation from the drop-down list.",
-        ),
+        Check(E.ExpectColumnValuesToBeInSet(column="country", value_set=[c.code for c in registry.countries]),
+              "allowed", "country"),
+        Check(E.ExpectColumnValuesToBeInSet(column="quarter", value_set=registry.quarters), "period",
+              "quarter", params={"period": period}),
+        Check(E.ExpectColumnPairValuesToBeEqual(column_A="country", column_B="_stamp_country", **PAIR),
+              "stamp_country", "country", row_params={"stamp": "_stamp_country"}),
+        Check(E.ExpectColumnPairValuesToBeEqual(column_A="quarter", column_B="_stamp_quarter", **PAIR),
+              "stamp_quarter", "quarter", row_params={"stamp": "_stamp_quarter"}),
+        Check(E.ExpectColumnValuesToBeInSet(column="_stamp_version",
+                                            value_set=registry.project.known_template_versions),
+              "template_version", None, row_params={"value": "_stamp_version"}),
+        Check(E.ExpectColumnPairValuesToBeEqual(column_A="country", column_B="_uploader_country", **PAIR),
+              "uploader_country", "country", row_params={"expected": "_uploader_country"}),
+        Check(E.ExpectColumnPairValuesToBeInSet(column_A="country", column_B="partner",
+                                                value_pairs_set=partners, **PAIR), "partner", "partner"),
     ]
 
 
@@ -263,49 +254,30 @@ def _run(frame: pd.DataFrame, checks: list[Check]) -> list[tuple[Check, list[dic
         context.variables.progress_bars = {"globally": False}
         asset = context.data_sources.add_pandas("workbooks").add_dataframe_asset("sheet")
         batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
-            batch_parameters={"dataframe": frame}
-        )
+            batch_parameters={"dataframe": frame})
         suite = gx.ExpectationSuite(name="sheet")
         for number, check in enumerate(checks):
             check.expectation.meta = {"check": number}
             suite.add_expectation(check.expectation)
-        result = batch.validate(
-            suite,
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": INDEX},
-        )
+        result = batch.validate(suite, result_format={
+            "result_format": "COMPLETE", "unexpected_index_column_names": INDEX})
+    keyed = frame.set_index(INDEX, drop=False)
     failed = []
     for outcome in result.results:
         check = checks[outcome.expectation_config.meta["check"]]
         if not outcome.success:
-            rows = [_clean(r) for r in outcome.result.get("unexpected_index_list") or []]
-            failed.append((check, _with_values(frame, rows)))
+            # great-expectations returns index values as numpy scalars or strings: make them plain
+            keys = [(str(r["_file"]), int(float(r["_row"])))
+                    for r in outcome.result.get("unexpected_index_list") or []]
+            failed.append((check, [keyed.loc[k].to_dict() for k in dict.fromkeys(keys)]))
     return failed
 
 
-def _clean(row: dict) -> dict:
-    """great-expectations returns index values as numpy scalars or strings: make them plain."""
-    out = dict(row)
-    out["_row"] = int(float(out["_row"]))
-    out["_file"] = str(out["_file"])
-    return out
-
-
-def _with_values(frame: pd.DataFrame, rows: list[dict]) -> list[dict]:
-    """The full record of each failing row, so messages can quote any of its values."""
-    keyed = frame.set_index(INDEX, drop=False)
-    return [
-        keyed.loc[(r["_file"], r["_row"])].to_dict()
-        if (r["_file"], r["_row"]) in keyed.index
-        else r
-        for r in rows
-    ]
-
-
-def _finding(book: ReadBook, sheet: Sheet, check: Check, row: dict) -> F.Finding:
+def _finding(book: ReadBook, sheet: Sheet, check: Check, row: dict, registry: Registry) -> F.Finding:
     data = book.sheets[sheet.id]
-    value = row.get(check.field)
-    shown = {k: F.show(v) for k, v in row.items()}
-    label = sheet.field(check.field).label("en")
-    message = check.message.format(label=label, value=F.show(value), **shown)
-    cell = data.cell(check.field, row["_row"] or None)
-    return F.Finding("error", data.name, cell, F.show(value), check.rule, message)
+    value = row.get(check.field) if check.field else None
+    params = {**check.params, **{name: row.get(column) for name, column in check.row_params.items()}}
+    value = params.pop("value", value)
+    cell = data.cell(check.field, row["_row"] or None) if check.field else ""
+    return F.make(check.severity, check.rule, registry, sheet=data.name if check.field else "",
+                  cell=cell, value=value, sheet_id=sheet.id, field=check.field or "", **params)

@@ -73,8 +73,8 @@ def test_check_reports_cells_and_fails_on_errors(demo_dir, tmp_path, reg):
 
     sheet = reg.sheet("activities").label("ro")
     bad = edited(demo_dir / "RO_2022-Q4.xlsx", tmp_path / "bad.xlsx", {(sheet, "H3"): 999})
-    result = mvh("check", str(bad), "--json", check=False)
+    result = mvh("check", str(bad), "--json", "-o", str(tmp_path / "marked.xlsx"), check=False)
     assert result.returncode == 1
     found = json.loads(result.stdout)["findings"]
     assert [(f["rule"], f["sheet"], f["cell"]) for f in found] == [("sum", sheet, "G3")]
-    assert mvh("check", str(demo_dir / "RO_2022-Q4.xlsx")).returncode == 0
+    assert mvh("check", str(demo_dir / "RO_2022-Q4.xlsx"), "-o", str(tmp_path / "ok.xlsx")).returncode == 0

@@ -68,11 +68,12 @@ PLANTED = [  # edits {(sheet id, cell): value} -> exactly [(rule, sheet, cell, v
     case("duplicate id", {("activities", "A4"): "BG-22Q3-01"},
          [("unique", A, "A3", "BG-22Q3-01"), ("unique", A, "A4", "BG-22Q3-01")]),
     case("other country", {("cover", "B3"): "GR", ("cover", "B5"): "KMOP"},
-         [("stamp", C, "B3", "GR")]),
-    case("other quarter", {("cover", "B4"): "2022-Q4"}, [("stamp", C, "B4", "2022-Q4")]),
+         [("stamp_country", C, "B3", "GR")]),
+    case("other quarter", {("cover", "B4"): "2022-Q4"}, [("stamp_quarter", C, "B4", "2022-Q4")]),
     case("foreign partner", {("cover", "B5"): "KMOP"}, [("partner", C, "B5", "KMOP")]),
-    case("fraction", {("activities", "P3"): 12.5}, [("type", A, "P3", "12.5")]),
-    case("fraction in a required cell", {("activities", "G3"): "12,5"}, [("type", A, "G3", "12,5")]),
+    case("fraction", {("activities", "P3"): 12.5}, [("not_whole", A, "P3", "12.5")]),
+    case("fraction in a required cell", {("activities", "G3"): "12,5"},
+         [("not_whole", A, "G3", "12,5")]),
     case("required date", {("activities", "E3"): None}, [("required", A, "E3", "")]),
     case("required cover date", {("cover", "B8"): None}, [("required", C, "B8", "")]),
 ]
@@ -88,16 +89,16 @@ def test_planted_problem_gives_exactly_its_finding(reg, demo_dir, tmp_path, edit
 def test_finding_messages_quote_the_values(reg, demo_dir, tmp_path):
     sums = findings_of(reg, planted(reg, demo_dir, tmp_path, {("activities", "H3"): 11}))
     above = findings_of(reg, planted(reg, demo_dir, tmp_path, {("councils", "I3"): 20}, name="b"))
-    assert sums[0].message.startswith(
-        "The participants by sex ('Female', 'Male', 'Other or unknown sex') add up to 23, "
-        "but 'Participants' is 22.")
-    assert above[0].message == (
-        "'Female members' (20) is more than 'Members' (18). It can be at most 'Members'.")
+    assert sums[0].message == (
+        "The parts ('Female', 'Male', 'Other or unknown sex') add up to 23, but 'Participants' is 22.")
+    assert "whose sex is not known" in sums[0].fix
+    assert above[0].message == "'Female members' (20) is more than 'Members' (18)."
+    assert above[0].fix == "'Female members' can be at most 'Members'. Correct one of the two."
 
 
 def test_country_changed_alone_also_mismatches_the_partner(reg, demo_dir, tmp_path):
     found = findings_of(reg, planted(reg, demo_dir, tmp_path, {("cover", "B3"): "GR"}))
-    assert where(found) == [("stamp", C, "B3", "GR"),
+    assert where(found) == [("stamp_country", C, "B3", "GR"),
                             ("partner", C, "B5", "Workshop for Civic Initiatives Foundation")]
     assert "made for BG" in found[0].message
 
@@ -118,8 +119,8 @@ def test_workbook_without_stamp_is_refused_as_a_whole(reg, demo_dir, tmp_path):
     del wb["_stamp"]
     wb.save(tmp_path / "nostamp.xlsx")
     found = findings_of(reg, read.read(tmp_path / "nostamp.xlsx", reg))
-    assert where(found) == [("stamp", "", "", "")]
-    assert "hidden stamp is missing" in found[0].message
+    assert where(found) == [("missing_stamp", "", "", "")]
+    assert "not made from the project's template" in found[0].message
 
 
 def test_unreadable_file_keeps_its_reader_finding(reg, tmp_path):
