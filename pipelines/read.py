@@ -218,29 +218,57 @@ def _read_table(
         if col not in used and normalise(text):
             found.append(F.warning("ignored_column", sheet=name, value=text,
                                    cell=f"{get_column_letter(col + 1)}{header_at}"))
-    records = []
     data_rows = rows[header_at:] if header_at else []
     if len(data_rows) > MAX_ROWS:
         found.append(F.error("too_many_rows", sheet=name, limit=f"{MAX_ROWS:,}"))
         data_rows = data_rows[:MAX_ROWS]
-    totals = {normalise(word) for word in registry.template.total_labels}
-    for number, row in enumerate(data_rows, start=(header_at or 0) + 1):
-        values = {fid: row[col] if col < len(row) else "" for fid, col in best.items()}
-        texts = [normalise(v) for v in values.values() if isinstance(v, str) and normalise(v)]
-        if not texts and all(v is None or isinstance(v, str) for v in values.values()):
-            continue  # blank, or only spaces
-        if texts and texts[0] in totals:
-            found.append(F.warning("totals_row", sheet=name, cell=f"A{number}", value=texts[0]))
-            continue
-        record = {"_row": number}
-        for fid, raw in values.items():
-            cell = f"{get_column_letter(best[fid] + 1)}{number}"
-            record[fid] = coerce(sheet, sheet.field(fid), raw, registry, name, cell, found)
-        records.append(record)
-    frame = pd.DataFrame(records, columns=["_row", *(f.id for f in sheet.fields)])
+    first = (header_at or 0) + 1
+    raw = pd.DataFrame({fid: [r[col] if col < len(r) else "" for r in data_rows]
+                        for fid, col in best.items()},
+                       index=range(first, first + len(data_rows)), dtype=object)
+    blank = raw.map(_is_blank) if len(raw.columns) else pd.DataFrame(index=raw.index)
+    raw = raw[~blank.all(axis=1)]
+    raw = raw[~_totals(raw, sheet, registry, name, found)]
+    frame = pd.DataFrame({"_row": raw.index}, index=raw.index)
+    for fid, col in best.items():
+        frame[fid] = _column(sheet, sheet.field(fid), raw[fid], registry, name,
+                             get_column_letter(col + 1), found)
+    frame = frame.reset_index(drop=True).reindex(columns=["_row", *(f.id for f in sheet.fields)])
     columns = {fid: get_column_letter(col + 1) for fid, col in best.items()}
-    return SheetData(sheet.id, name, _typed(frame, sheet), columns=columns,
-                     first_row=(header_at or 0) + 1)
+    return SheetData(sheet.id, name, _typed(frame, sheet), columns=columns, first_row=first)
+
+
+def _is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and normalise(value) == "")
+
+
+def _totals(raw: pd.DataFrame, sheet: Sheet, registry: Registry, name: str,
+            found: list[F.Finding]) -> pd.Series:
+    """Rows whose text says "Total" (in any language): skipped, with a warning."""
+    words = {normalise(w) for w in registry.template.total_labels}
+    texts = [fid for fid in raw.columns if sheet.field(fid).type in ("text", "choice")]
+    hit = pd.Series(False, index=raw.index)
+    for fid in texts:
+        hit |= raw[fid].map(lambda v: isinstance(v, str) and normalise(v) in words)
+    for number in raw.index[hit]:
+        found.append(F.warning("totals_row", sheet=name, cell=f"A{number}"))
+    return hit
+
+
+def _column(sheet: Sheet, f: SheetField, raw: pd.Series, registry: Registry, name: str, letter: str,
+            found: list[F.Finding]) -> pd.Series:
+    """A column in its field's type, converting each distinct value once (fast on large sheets)."""
+    converted, failed = {}, {}
+    for value in pd.unique(raw):
+        try:
+            converted[value] = None if _is_blank(value) else convert(f, value, registry)
+        except Unreadable as exc:
+            converted[value], failed[value] = None, exc.args[0]
+    if failed:
+        for number, value in raw[raw.isin(list(failed))].items():
+            found.append(F.error(failed[value], registry, sheet=name, cell=f"{letter}{number}", value=value,
+                                 sheet_id=sheet.id, field=f.id))
+    return raw.map(converted)
 
 
 def _typed(frame: pd.DataFrame, sheet: Sheet) -> pd.DataFrame:
@@ -258,19 +286,24 @@ def _typed(frame: pd.DataFrame, sheet: Sheet) -> pd.DataFrame:
     return frame
 
 
+def convert(f: SheetField, raw: object, registry: Registry) -> object:
+    """A non-blank cell's value in the field's type, or Unreadable with the finding's rule."""
+    if f.type == "integer":
+        return to_int(raw)
+    if f.type == "date":
+        return to_date(raw)
+    if f.type == "choice":
+        return to_code(raw, f.choices, registry)
+    return to_text(raw)
+
+
 def coerce(sheet: Sheet, f: SheetField, raw: object, registry: Registry, name: str, cell: str,
            found: list[F.Finding]) -> object:
     """One cell's value in the field's type; None when blank or unreadable (then a finding)."""
-    if raw is None or (isinstance(raw, str) and normalise(raw) == ""):
+    if _is_blank(raw):
         return None
     try:
-        if f.type == "integer":
-            return to_int(raw)
-        if f.type == "date":
-            return to_date(raw)
-        if f.type == "choice":
-            return to_code(raw, f.choices, registry)
-        return to_text(raw)
+        return convert(f, raw, registry)
     except Unreadable as exc:
         found.append(F.error(exc.args[0], registry, sheet=name, cell=cell, value=raw,
                              sheet_id=sheet.id, field=f.id))

@@ -21,11 +21,13 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+from pydantic import ValidationError
 
 from pipelines import db
 from pipelines.registry import Registry
@@ -121,8 +123,19 @@ def freeze(
     return sid
 
 
+def take(database: Path | str | None, registry: Registry, period: str, as_of: str) -> str:
+    """Freeze the live database's inputs of an export; the database is opened read-only."""
+    con = db.connect(database)
+    try:
+        return freeze(con, registry, period, as_of, directory(database))
+    finally:
+        con.close()
+
+
 def load(root: Path, sid: str) -> Snapshot:
     """Open a stored snapshot as an in-memory database, after checking its files' hashes."""
+    if not re.fullmatch(r"[0-9a-f]{12}", sid):
+        raise SnapshotError(f"{sid!r} is not a snapshot id (12 hex digits, see `mvh snapshots`)")
     folder = root / sid
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -137,7 +150,14 @@ def load(root: Path, sid: str) -> Snapshot:
     ]
     if changed:
         raise SnapshotError(f"snapshot {sid} was altered: {', '.join(changed)} changed")
-    registry = Registry.model_validate_json((folder / "registry.json").read_text("utf-8"))
+    try:
+        registry = Registry.model_validate_json((folder / "registry.json").read_text("utf-8"))
+    except ValidationError as exc:
+        raise SnapshotError(
+            f"snapshot {sid} holds a declaration this version cannot read "
+            f"({exc.error_count()} problem(s), e.g. {exc.errors()[0]['loc']}); "
+            "regenerate it with the version that took it"
+        ) from None
     con = duckdb.connect()
     for table in manifest["tables"]:
         path = _quoted(folder / f"{table}.parquet")
