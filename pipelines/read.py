@@ -26,8 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import ParseError
 from openpyxl.utils import get_column_letter
-from python_calamine import CalamineWorkbook
+from python_calamine import CalamineError, CalamineWorkbook
 
 from pipelines import container
 from pipelines import findings as F
@@ -37,6 +39,7 @@ from pipelines.template import LISTS_SHEET, STAMP_SHEET
 MAX_ROWS = 100_000
 HEADER_SCAN_ROWS = 10
 EXCEL_EPOCH = dt.date(1899, 12, 30)
+BLANKS = " \t\r\n\u00a0\u202f"
 DATE_FORMATS = ("%d/%m/%Y", "%d.%m.%Y", "%Y-%m-%d", "%Y.%m.%d", "%d-%m-%Y", "%d/%m/%y", "%d.%m.%y")
 
 
@@ -103,6 +106,17 @@ def read(path: Path | str, registry: Registry) -> ReadBook:
     except Exception:  # calamine raises its own error types for damaged files
         book.findings.append(F.error("damaged"))
         return book
+    try:
+        _read_sheets(wb, data, book, registry)
+    except (CalamineError, DefusedXmlException, ParseError):
+        # a part that passed the container checks but cannot be parsed (an altered or hand-made
+        # file): the workbook is damaged as a whole, like one calamine cannot open
+        book.stamp, book.sheets, book.findings = {}, {}, [F.error("damaged")]
+    return book
+
+
+def _read_sheets(wb: CalamineWorkbook, data: bytes, book: ReadBook, registry: Registry) -> None:
+    """The stamp and every template sheet into `book`, with the reader's findings."""
     if STAMP_SHEET in wb.sheet_names:
         rows = wb.get_sheet_by_name(STAMP_SHEET).to_python(nrows=20)
         book.stamp = {str(r[0]): F.show(r[1]) for r in rows if len(r) >= 2 and r[0]}
@@ -123,7 +137,6 @@ def read(path: Path | str, registry: Registry) -> ReadBook:
         book.sheets[sheet.id] = data_sheet
     book.findings.extend(_formulas(data, found_names, book, registry))
     book.findings.extend(_ignored_sheets(wb.sheet_names, found_names, registry))
-    return book
 
 
 def _ignored_sheets(all_names: list[str], used: dict, registry: Registry) -> list[F.Finding]:
@@ -226,7 +239,8 @@ def _read_table(
     raw = pd.DataFrame({fid: [r[col] if col < len(r) else "" for r in data_rows]
                         for fid, col in best.items()},
                        index=range(first, first + len(data_rows)), dtype=object)
-    blank = raw.map(_is_blank) if len(raw.columns) else pd.DataFrame(index=raw.index)
+    blank = pd.DataFrame({fid: raw[fid].isin([v for v in pd.unique(raw[fid]) if _is_blank(v)])
+                          for fid in raw.columns}, index=raw.index)
     raw = raw[~blank.all(axis=1)]
     raw = raw[~_totals(raw, sheet, registry, name, found)]
     frame = pd.DataFrame({"_row": raw.index}, index=raw.index)
@@ -239,7 +253,7 @@ def _read_table(
 
 
 def _is_blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and normalise(value) == "")
+    return value is None or (isinstance(value, str) and not value.strip(BLANKS))
 
 
 def _totals(raw: pd.DataFrame, sheet: Sheet, registry: Registry, name: str,
@@ -249,7 +263,8 @@ def _totals(raw: pd.DataFrame, sheet: Sheet, registry: Registry, name: str,
     texts = [fid for fid in raw.columns if sheet.field(fid).type in ("text", "choice")]
     hit = pd.Series(False, index=raw.index)
     for fid in texts:
-        hit |= raw[fid].map(lambda v: isinstance(v, str) and normalise(v) in words)
+        said = [v for v in pd.unique(raw[fid]) if isinstance(v, str) and normalise(v) in words]
+        hit |= raw[fid].isin(said)
     for number in raw.index[hit]:
         found.append(F.warning("totals_row", sheet=name, cell=f"A{number}"))
     return hit

@@ -54,7 +54,7 @@ def validate(books: list[ReadBook], registry: Registry, history: History | None 
         frame = _stack(readable, sheet, registry, history, uploader_country)
         if frame.empty:
             continue
-        for check, rows in _run(frame, _checks(sheet, registry, readable, history)):
+        for check, rows in _run(frame, _checks(sheet, registry)):
             for row in rows:
                 book = by_sha[row["_file"]]
                 found[book.sha256].append(_finding(book, sheet, check, row, registry))
@@ -93,6 +93,8 @@ def _stack(books: list[ReadBook], sheet: Sheet, registry: Registry, history: His
     if not frames:
         return pd.DataFrame()
     frame = pd.concat(frames, ignore_index=True)
+    if frame.empty:
+        return frame
     for rule in registry.sums:
         if rule.sheet == sheet.id:
             frame[f"_sum_{rule.label}"] = frame[rule.parts].sum(axis=1, min_count=len(rule.parts))
@@ -102,6 +104,9 @@ def _stack(books: list[ReadBook], sheet: Sheet, registry: Registry, history: His
     for watched in registry.outliers.fields:
         if watched.sheet == sheet.id:
             frame = _with_history_of(frame, watched, history, registry)
+    for ref in registry.references:
+        if ref.sheet == sheet.id:
+            frame = _with_known_references(frame, ref, registry, books, history)
     return frame
 
 
@@ -126,27 +131,32 @@ def _with_history_of(frame: pd.DataFrame, watched, history: History, registry: R
     """The country's largest earlier figure (per `by` value) and how many quarters it spans."""
     figures = history.figures[(history.figures["sheet"] == watched.sheet)
                               & (history.figures["field"] == watched.field)]
-    frame = frame.copy()
-    keys = frame[["_country", "_quarter"]].assign(_by=frame[watched.by].astype(str) if watched.by else None)
-    largest, span, count = [], [], []
-    for country, quarter, by in keys.itertuples(index=False):
+    by = frame[watched.by].astype(str) if watched.by else pd.Series("", index=frame.index)
+    keys = pd.DataFrame({"_country": frame["_country"], "_quarter": frame["_quarter"], "_by": by})
+    past = []
+    for country, quarter, value in keys.drop_duplicates().itertuples(index=False):
         before = figures[(figures["country"] == country) & (figures["quarter"] < quarter)]
         if watched.by:
-            before = before[before["by"] == by]
-        largest.append(before["largest"].max() if len(before) else None)
-        count.append(before["quarter"].nunique())
-        span.append(f"{before['quarter'].min()}–{before['quarter'].max()}" if len(before) else "")
+            before = before[before["by"] == value]
+        past.append({"_country": country, "_quarter": quarter, "_by": value,
+                     "largest": before["largest"].max() if len(before) else None,
+                     "count": before["quarter"].nunique(),
+                     "span": f"{before['quarter'].min()}–{before['quarter'].max()}" if len(before) else ""})
+    looked_up = keys.merge(pd.DataFrame(past), on=["_country", "_quarter", "_by"], how="left")
+    looked_up.index = frame.index
+    largest = looked_up["largest"].astype("float64")
     value = frame[watched.field]
-    limit = pd.Series(largest, index=frame.index, dtype="float64") * registry.outliers.factor
-    enough = pd.Series(count, index=frame.index) >= registry.outliers.min_quarters
+    limit = largest * registry.outliers.factor
+    frame = frame.copy()
     frame[f"_largest_{watched.field}"] = largest
-    frame[f"_history_{watched.field}"] = span
-    frame[f"_times_{watched.field}"] = (value * registry.outliers.factor / limit).round(1)
-    frame[f"_ok_{watched.field}"] = ~enough | value.isna() | limit.isna() | (value <= limit)
+    frame[f"_history_{watched.field}"] = looked_up["span"]
+    frame[f"_times_{watched.field}"] = (value / largest).round(1)
+    frame[f"_ok_{watched.field}"] = ((looked_up["count"] < registry.outliers.min_quarters) | value.isna()
+                                     | limit.isna() | (value <= limit))
     return frame
 
 
-def _checks(sheet: Sheet, registry: Registry, books: list[ReadBook], history: History) -> list[Check]:
+def _checks(sheet: Sheet, registry: Registry) -> list[Check]:
     """The suite of one sheet, from its fields and the rules of indicators.yaml that name it."""
     import great_expectations as gx
 
@@ -188,7 +198,7 @@ def _checks(sheet: Sheet, registry: Registry, books: list[ReadBook], history: Hi
                 row_params={"limit_value": rule.limit}, params={"limit": rule.limit}))
     for ref in registry.references:
         if ref.sheet == sheet.id:
-            checks.append(_reference_check(ref, registry, books, history, E))
+            checks.append(_reference_check(ref, registry, E))
     for entity in registry.entities.values():
         if entity.sheet == sheet.id:
             checks.append(Check(E.ExpectColumnValuesToBeInSet(column="_status_ok", value_set=[True]),
@@ -207,19 +217,27 @@ def _checks(sheet: Sheet, registry: Registry, books: list[ReadBook], history: Hi
     return checks
 
 
-def _reference_check(ref, registry: Registry, books: list[ReadBook], history: History, E) -> Check:
+def _reference_check(ref, registry: Registry, E) -> Check:
     """An id must name an entity of this batch's workbooks or of the country's earlier reports."""
+    target = registry.sheet(registry.entities[ref.entity].sheet)
+    return Check(E.ExpectColumnValuesToBeInSet(column=f"_known_{ref.field}", value_set=[True]),
+                 "unknown_reference", ref.field,
+                 params={"target": ref.entity, "target_sheet": target.label("en")})
+
+
+def _with_known_references(frame: pd.DataFrame, ref, registry: Registry, books: list[ReadBook],
+                           history: History) -> pd.DataFrame:
+    """Whether each id names an entity known in the batch or from earlier reports (or is blank)."""
     entity = registry.entities[ref.entity]
     known = set(history.known(ref.entity))
     for book in books:
         if entity.sheet in book.sheets:
             ids = book.sheets[entity.sheet].frame[entity.key].dropna()
             known |= {(book.stamp.get("country") or book.country, i) for i in ids}
-    target = registry.sheet(entity.sheet)
-    return Check(E.ExpectColumnPairValuesToBeInSet(
-        column_A="_country", column_B=ref.field, value_pairs_set=sorted(known) or [("", "")], **PAIR),
-        "unknown_reference", ref.field,
-        params={"target": ref.entity, "target_sheet": target.label("en")})
+    pairs = pd.Series(list(zip(frame["_country"], frame[ref.field], strict=True)), index=frame.index)
+    frame = frame.copy()
+    frame[f"_known_{ref.field}"] = frame[ref.field].isna() | pairs.isin(known)
+    return frame
 
 
 def _cover_checks(registry: Registry, E) -> list[Check]:
