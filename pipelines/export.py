@@ -262,13 +262,15 @@ def amif(s: Scope) -> Table:
         parts = _breakdown(s, kpi)
         for framework, refs in kpi.amif.items():
             for ref in refs:
+                field = kpi.source.sheet and ref.value and s.registry.sheet(kpi.source.sheet).field(ref.value)
                 rows.append({
                     "Framework": f"AMIF {framework}",
                     "Legal reference": ref.ref,
                     "Indicator": ref.wording,
-                    "Counted as": f"{kpi.label} ({kpi.unit})",
-                    f"Value {s.period}": in_period[kpi.id],
-                    **parts,
+                    "Counted as": f"{field.label('en') if field else kpi.label} ({kpi.unit})",
+                    f"Value {s.period}": _rows(s, kpi.source.sheet, s.period.first)[ref.value].sum()
+                    if field else in_period[kpi.id],
+                    **({} if field else parts),
                 })
     frame = pd.DataFrame(rows)
     people = list(frame.columns[5:])

@@ -121,6 +121,7 @@ class KpiSource(Strict):
 class AmifRef(Strict):
     ref: str
     wording: str
+    value: str | None = None  # a field of the KPI's source sheet this indicator sums instead
 
 
 class Kpi(Strict):
