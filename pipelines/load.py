@@ -56,6 +56,9 @@ CREATE TABLE IF NOT EXISTS findings (
     message VARCHAR NOT NULL,               -- in English; messages.localise renders any language
     fix VARCHAR, sheet_id VARCHAR, field VARCHAR, params JSON
 );
+"""
+# The latest version of each country's quarter: the only one that counts.
+CURRENT_VIEW = """
 CREATE OR REPLACE VIEW current_submissions AS
     SELECT * FROM submissions
     QUALIFY version = max(version) OVER (PARTITION BY country, quarter);
@@ -64,7 +67,7 @@ CREATE OR REPLACE VIEW current_submissions AS
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
     """Create the tables, adding columns for fields added to indicators.yaml since."""
-    con.execute(BASE_TABLES)
+    con.execute(BASE_TABLES + CURRENT_VIEW)
     for sheet in registry.template.sheets:
         con.execute(
             f"CREATE TABLE IF NOT EXISTS {sheet.id} (submission_id VARCHAR NOT NULL, "

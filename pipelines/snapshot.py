@@ -30,14 +30,8 @@ import duckdb
 from pydantic import ValidationError
 
 from pipelines import db
+from pipelines.load import CURRENT_VIEW
 from pipelines.registry import Registry
-
-# The same view as pipelines/load.py: the latest version of each country and quarter.
-CURRENT_VIEW = """
-CREATE VIEW current_submissions AS
-    SELECT * FROM submissions
-    QUALIFY version = max(version) OVER (PARTITION BY country, quarter)
-"""
 
 
 class SnapshotError(Exception):
