@@ -38,7 +38,7 @@ def check(data: bytes) -> list[F.Finding]:
     if data[:8] == OLE2:
         return [F.error("legacy_xls")]
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        return [F.error("not_xlsx")]
+        return [F.error("damaged" if data[:4] == b"PK\x03\x04" else "not_xlsx")]  # a cut-off zip
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return _check_entries(archive)
@@ -60,13 +60,22 @@ def _check_entries(archive: zipfile.ZipFile) -> list[F.Finding]:
     if unpacked > MAX_UNPACKED_BYTES or bomb or len(entries) > MAX_ENTRIES:
         return [F.error("zip_bomb")]
     for entry in entries:
-        if entry.filename.endswith((".xml", ".rels")):
-            with archive.open(entry) as part:
-                head = part.read(4096)
-            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                return [F.error("damaged")]
-    archive.testzip()  # CRC of every entry: a truncated or altered file is damaged
+        if _unsafe(archive, entry):
+            return [F.error("damaged")]
     return []
+
+
+def _unsafe(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> bool:
+    """Read an entry to its end (zipfile checks its CRC there: a truncated or altered file is
+    damaged); an XML part must not declare a DOCTYPE or entities anywhere."""
+    xml = entry.filename.endswith((".xml", ".rels"))
+    tail = b""
+    with archive.open(entry) as part:
+        while chunk := part.read(1 << 20):
+            if xml and (b"<!DOCTYPE" in tail + chunk or b"<!ENTITY" in tail + chunk):
+                return True
+            tail = chunk[-16:]
+    return False
 
 
 def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
@@ -94,7 +103,7 @@ def formulas_without_value(data: bytes, sheet_names: list[str]) -> dict[str, lis
                 start = xml.rfind(b"<c ", 0, at)
                 end = xml.find(b"</c>", at)
                 match = CELL_START.match(xml, start)
-                if match and b"<v" not in xml[at:end]:
+                if match and b"<v>" not in xml[at:end]:  # no value, or an empty <v/>
                     cells.append(match.group(1).decode())
             if cells:
                 found[name] = cells

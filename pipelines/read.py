@@ -7,7 +7,7 @@ The reader is lenient where it is safe and says so where it is not:
 - coded values are accepted as their code or their label in any language;
 - whole numbers may be typed as text, with spaces, non-breaking spaces or thousands separators
   ("1 234", "1.234", "1,234"); a fraction in a whole-number field ("12,5") is an error, never
-  rounded, and a number with mixed or irregular separators ("1.234,5", "12.34") is ambiguous;
+  rounded, and a number with mixed or irregular separators ("1.234,5", "1.2.3") is ambiguous;
 - dates may be real dates, Excel serial numbers or text as dd/mm/yyyy, dd.mm.yyyy, yyyy-mm-dd;
 - blank rows are skipped; a totals row (its first text says "Total" in any language) is
   skipped with a warning; formulas are read by their cached value, and a formula saved without
@@ -164,12 +164,19 @@ def _formulas(data: bytes, sheets: dict[str, Sheet], book: ReadBook,
     out = []
     for name, cells in container.formulas_without_value(data, list(sheets)).items():
         read_sheet = book.sheets.get(sheets[name].id)
-        used = set(read_sheet.cells.values()) if read_sheet and read_sheet.cells else None
         for cell in cells:
-            if used is None or cell in used:
+            if read_sheet and _is_read(read_sheet, cell):
                 out.append(F.error("formula_without_value", registry, sheet=name, cell=cell,
                                    sheet_id=sheets[name].id))
     return out
+
+
+def _is_read(data: SheetData, cell: str) -> bool:
+    """Whether the reader takes a value from this cell: a form's value cells, a table's columns."""
+    if data.cells:
+        return cell in data.cells.values()
+    letters, row = re.match(r"([A-Z]+)(\d+)", cell).groups()
+    return letters in data.columns.values() and int(row) >= data.first_row
 
 
 def _sheet_keys(sheet: Sheet, registry: Registry) -> list[str]:
@@ -223,8 +230,7 @@ def _read_table(
             best, header_at = hits, number
     for f in sheet.fields:
         if f.id not in best and f.required:  # an optional column may be left out
-            found.append(F.error("missing_column", registry, sheet=name, cell=str(header_at or ""),
-                                 sheet_id=sheet.id, field=f.id))
+            found.append(F.error("missing_column", registry, sheet=name, sheet_id=sheet.id, field=f.id))
     header = rows[header_at - 1] if header_at else []
     used = set(best.values())
     for col, text in enumerate(header):

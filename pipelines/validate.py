@@ -66,7 +66,9 @@ def _unique(items: list[F.Finding]) -> list[F.Finding]:
     unreadable = {(f.sheet, f.cell) for f in items
                   if f.rule in ("not_a_number", "not_whole", "not_a_date", "ambiguous_number",
                                 "formula_without_value")}
-    kept = [f for f in items if not (f.rule == "required" and (f.sheet, f.cell) in unreadable)]
+    missing = {(f.sheet_id, f.field) for f in items if f.rule in ("missing_column", "missing_row")}
+    kept = [f for f in items if not (f.rule == "required" and ((f.sheet, f.cell) in unreadable
+                                                                or (f.sheet_id, f.field) in missing))]
     return list(dict.fromkeys(kept))
 
 
