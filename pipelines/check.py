@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 
 from pipelines import annotate, db, history, messages, read, validate
-from pipelines.ingest import ANNOTATED_SUFFIX
 from pipelines.findings import Finding
+from pipelines.ingest import ANNOTATED_SUFFIX
 from pipelines.registry import Registry
 
 

@@ -21,7 +21,6 @@ from pipelines import db, history, load, read, validate
 from pipelines.findings import Finding, has_errors
 from pipelines.registry import Registry
 
-
 ANNOTATED_SUFFIX = ".checked.xlsx"  # copies written by `mvh check`: never ingested from a folder
 
 
