@@ -23,6 +23,9 @@ def create_app() -> Dash:
         suppress_callback_exceptions=True,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
+    # Dash sends an upload as base64 in one JSON request: refuse more than the largest workbook
+    # accepted (20 MB, a third more once encoded) with 413 instead of reading it.
+    app.server.config["MAX_CONTENT_LENGTH"] = 30 * 1024 * 1024
     app.layout = html.Div([
         html.A("Skip to content", href="#main", className="skip-link"),
         html.Header([

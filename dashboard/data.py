@@ -1,15 +1,22 @@
 """What the pages read from the database: opened read-only per call and closed at once.
 
 The ingest is the only writer; the dashboard never holds the database open between requests.
+Answers are kept until the database (its file or its write-ahead log) or the quarantine folder
+changes, so a page shown again does not query again. Rejected files are not in the database:
+their findings are read from the quarantine folder.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import json
 from contextlib import contextmanager
+from pathlib import Path
 
 import pandas as pd
 
-from pipelines import db, kpis, registry
+from pipelines import db, kpis, provenance, registry
 
 
 @contextmanager
@@ -21,6 +28,44 @@ def reading():
         con.close()
 
 
+def _signature() -> tuple:
+    """What changes when the ingest writes: size and time of the database, its WAL, the quarantine."""
+    path = db.path()
+    stats = []
+    for p in (path, path.with_name(path.name + ".wal"), db.quarantine_dir()):
+        try:
+            stat = p.stat()
+            stats.append((stat.st_mtime_ns, stat.st_size))
+        except FileNotFoundError:
+            stats.append(None)
+    return str(path), *stats
+
+
+def kept(reader):
+    """Keep a reader's answers while the database is unchanged; each caller gets its own copy."""
+    answers: dict = {}
+    missing = object()
+
+    @functools.wraps(reader)
+    def read(*args, **kwargs):
+        key = (_signature(), args, tuple(sorted(kwargs.items())))
+        answer = answers.get(key, missing)  # one lookup: another thread may empty the dict
+        if answer is missing:
+            answer = reader(*args, **kwargs)
+            if len(answers) >= 128:
+                answers.clear()
+            answers[key] = answer
+        return copy.deepcopy(answer)
+
+    return read
+
+
+def _frame(sql: str, **params) -> pd.DataFrame:
+    with reading() as con:
+        return con.execute(sql, params).df()
+
+
+@kept
 def latest_quarter() -> str | None:
     """The last quarter with a submission; None when there is no database yet."""
     try:
@@ -30,7 +75,89 @@ def latest_quarter() -> str | None:
         return None
 
 
+@kept
 def kpi_series(up_to: str) -> pd.DataFrame:
     """Every KPI, overall and per country, for each quarter up to `up_to`."""
     with reading() as con:
         return kpis.series(con, registry.get(), up_to)
+
+
+@kept
+def kpis_at(as_of: str) -> pd.DataFrame:
+    """Every KPI, overall and per country, as of one quarter (kpis.compute)."""
+    with reading() as con:
+        return kpis.compute(con, registry.get(), as_of)
+
+
+@kept
+def kpi_rows(kpi_id: str, as_of: str, country: str | None = None) -> pd.DataFrame:
+    """The rows behind a KPI value, with file, version, sheet and cell (pipelines/provenance.py)."""
+    with reading() as con:
+        return provenance.rows(con, registry.get(), kpi_id, as_of, country)
+
+
+@kept
+def sheet_rows(sheet: str, field: str, as_of: str, country: str | None = None) -> pd.DataFrame:
+    """Every row of a sheet in current versions up to as-of, with the cell of `field`."""
+    with reading() as con:
+        return provenance.sheet_rows(con, registry.get(), sheet, field, as_of, country)
+
+
+@kept
+def submissions() -> pd.DataFrame:
+    """Every accepted file, all versions, with what its cover says (partner, submitted on)."""
+    return _frame("""
+        SELECT s.country, s.quarter, s.version, s.file_name, c.partner, c.reported_by,
+               c.submitted_on, s.received_at, s.uploaded_by, s.submission_id,
+               s.version = max(s.version) OVER (PARTITION BY s.country, s.quarter) AS current
+        FROM submissions s LEFT JOIN cover c USING (submission_id)
+        ORDER BY s.country, s.quarter, s.version
+    """)
+
+
+@kept
+def findings() -> pd.DataFrame:
+    """The warnings kept with accepted submissions, with their country, quarter and file."""
+    return _frame("""
+        SELECT s.country, s.quarter, c.partner, s.file_name, s.version,
+               f.* EXCLUDE (submission_id), s.received_at AS at
+        FROM findings f JOIN submissions s USING (submission_id)
+        LEFT JOIN cover c ON c.submission_id = f.submission_id
+        ORDER BY s.country, s.quarter, s.version
+    """)
+
+
+@kept
+def rejected() -> list[dict]:
+    """The rejected files: each quarantine report (file_name, sha256, rejected_at, findings) with
+    the country and quarter it is for, when they can be told."""
+    folder = db.quarantine_dir()
+    reports = []
+    for path in sorted(folder.glob("*.json")) if folder.exists() else []:
+        report = json.loads(path.read_text("utf-8"))
+        if not report.get("country") or not report.get("quarter"):
+            kept = next((p for p in folder.glob(f"{path.stem}.*") if p.suffix != ".json"), None)
+            report["country"], report["quarter"] = _placed(kept) if kept else ("", "")
+        reports.append(report)
+    return reports
+
+
+@functools.lru_cache(maxsize=256)
+def _placed(kept: Path) -> tuple[str, str]:
+    """Country and quarter of a quarantined workbook, from its cover or stamp. The file is named by
+    its hash, so it never changes and the answer is kept."""
+    from pipelines import read
+
+    book = read.read(kept, registry.get())
+    return book.country, book.quarter
+
+
+def counted(entity: str, as_of: str, country: str | None = None) -> dict[tuple[str, str], list[str]]:
+    """(country, id) -> the labels of the KPIs each entity of a kind counts toward, as of the quarter."""
+    reg = registry.get()
+    found: dict[tuple[str, str], list[str]] = {}
+    for kpi in (k for k in reg.kpis if k.source.entity == entity):
+        rows = kpi_rows(kpi.id, as_of, country)
+        for key in zip(rows["country"], rows["record"], strict=True):
+            found.setdefault(key, []).append(kpi.label)
+    return found

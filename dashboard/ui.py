@@ -1,9 +1,18 @@
-"""Small building blocks shared by the pages: status badges and number formats."""
+"""Small building blocks shared by the pages: status badges, number formats, pickers that write
+the URL, charts with a PNG button, sortable tables with their downloads, country x quarter grids."""
 
 from __future__ import annotations
 
-from dash import html
+from collections.abc import Callable
+from urllib.parse import urlencode
 
+import dash
+import dash_ag_grid as dag
+import pandas as pd
+from dash import Input, Output, callback, dcc, html
+
+from dashboard import downloads
+from dashboard.tables import records
 from pipelines.registry import Registry
 
 
@@ -22,3 +31,101 @@ def status_badge(registry: Registry, status: str, **attrs) -> html.Span:
         style={"--status-colour": style.colour},
         **attrs,
     )
+
+
+def no_data() -> html.Div:
+    return html.Div([html.H1("No data yet"), html.P(
+        "Nothing has been ingested. Run `make ingest` (or `mvh ingest FILES`) and reload.")],
+        className="empty")
+
+
+def query(**args: str | None) -> str:
+    """A URL query string from the filters that are set, e.g. "?kpi=migrants_reached"."""
+    given = {k: v for k, v in args.items() if v}
+    return "?" + urlencode(given) if given else ""
+
+
+def filters_in_url(page: str, duplicate: bool = False, **pickers: str) -> None:
+    """Register the callback that writes a page's pickers into its URL, {query argument: picker
+    id}; the page's `<page>-url` Location then shows the view, so every view can be linked."""
+    @callback(Output(f"{page}-url", "search", allow_duplicate=duplicate),
+              *(Input(id, "value") for id in pickers.values()), prevent_initial_call=True)
+    def write(*values: str | None) -> str:
+        return query(**dict(zip(pickers, values, strict=True)))
+
+
+def pick(value: str | None, allowed: list[str], default: str | None = None) -> str | None:
+    """A filter from the URL if it is one of the allowed values (case-insensitive), else default."""
+    if value is None:
+        return default
+    found = {a.upper(): a for a in allowed}.get(str(value).upper())
+    return found or default
+
+
+def picker(id: str, label: str, options: list, value: str | None, clearable: bool = False,
+           placeholder: str | None = None) -> html.Label:
+    return html.Label([label, dcc.Dropdown(
+        id=id, options=options, value=value, clearable=clearable, searchable=False,
+        placeholder=placeholder, className="picker")], className="picker-label")
+
+
+def page_head(title, *pickers: html.Label) -> html.Div:
+    return html.Div([html.H1(title), html.Div(list(pickers), className="pickers")],
+                    className="page-head")
+
+
+def country_options(registry: Registry) -> list[dict]:
+    return [{"label": f"{c.name} ({c.code})", "value": c.code} for c in registry.countries]
+
+
+def kpi_options(registry: Registry, targeted_only: bool = False) -> list[dict]:
+    return [{"label": k.label, "value": k.id} for k in registry.kpis
+            if k.target is not None or not targeted_only]
+
+
+def graph(id: str, figure, filename: str) -> dcc.Graph:
+    """A chart whose modebar always shows, with a button to download it as PNG. Maps draw their
+    base map from assets/topojson/ (plotly.js would fetch it from a CDN)."""
+    return dcc.Graph(id=id, figure=figure, config={
+        "displaylogo": False, "displayModeBar": True,
+        "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+        "topojsonURL": dash.get_asset_url("topojson/"),
+        "toImageButtonOptions": {"format": "png", "filename": f"mvh-{filename}", "scale": 2}})
+
+
+def header(column: str) -> str:
+    return column if column[:1].isdigit() else column.replace("_", " ").capitalize()
+
+
+NUMBER = {"type": "rightAligned",
+          "valueFormatter": {"function": "params.value == null ? '' : d3.format(',')(params.value)"}}
+
+
+def table(id: str, frame: pd.DataFrame, pinned: tuple[str, ...] = (), page_size: int = 20) -> html.Div:
+    """A sortable, filterable table (AG Grid, keyboard navigable) with its CSV and XLSX buttons."""
+    columns = [{"field": c, "headerName": header(c), "pinned": "left" if c in pinned else None,
+                **(NUMBER if pd.api.types.is_numeric_dtype(frame[c])
+                   and not pd.api.types.is_bool_dtype(frame[c]) else {})}
+               for c in frame.columns]
+    grid = dag.AgGrid(
+        id=id, rowData=records(frame), columnDefs=columns,
+        defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 90,
+                       "wrapHeaderText": True, "autoHeaderHeight": True},
+        dashGridOptions={"domLayout": "autoHeight", "pagination": len(frame) > page_size,
+                         "paginationPageSize": page_size, "paginationPageSizeSelector": False,
+                         "enableCellTextSelection": True, "ensureDomOrder": True,
+                         "suppressColumnVirtualisation": True},  # every column in the DOM
+        columnSize="autoSize", style={"height": None})
+    return html.Div([grid, downloads.buttons(id, frame)], className="table-block")
+
+
+def matrix(id: str, registry: Registry, cell: Callable[[str, str], html.Td]) -> html.Div:
+    """Countries x quarters as an HTML table; `cell(country, quarter)` gives each cell."""
+    head = html.Thead(html.Tr([html.Th("Country", scope="col"),
+                               *(html.Th(q, scope="col") for q in registry.quarters)]))
+    body = html.Tbody([html.Tr([html.Th(f"{c.name} ({c.code})", scope="row"),
+                                *(cell(c.code, q) for q in registry.quarters)])
+                       for c in registry.countries])
+    return html.Div(html.Table([head, body], className="grid matrix", id=id),
+                    className="table-scroll", tabIndex="0", role="region",
+                    **{"aria-label": "Countries by quarter"})

@@ -113,7 +113,7 @@ def _settle(
     """Quarantine a rejected file, or store and load an accepted one."""
     if has_errors(outcome.findings):
         outcome.status = "rejected"
-        quarantine(book.path, book.sha256, outcome.findings, db_path)
+        quarantine(book.path, book.sha256, outcome.findings, db_path, book.country, book.quarter)
         return
     stored = db.files_dir(db_path) / f"{book.sha256}{book.path.suffix.lower() or '.xlsx'}"
     stored.parent.mkdir(parents=True, exist_ok=True)
@@ -123,7 +123,8 @@ def _settle(
     outcome.status = "accepted"
 
 
-def quarantine(path: Path, sha: str, found: list[Finding], db_path: Path | str | None) -> Path:
+def quarantine(path: Path, sha: str, found: list[Finding], db_path: Path | str | None,
+               country: str = "", quarter: str = "") -> Path:
     """Keep a rejected file's bytes and its findings, named by its hash."""
     folder = db.quarantine_dir(db_path)
     folder.mkdir(parents=True, exist_ok=True)
@@ -133,6 +134,8 @@ def quarantine(path: Path, sha: str, found: list[Finding], db_path: Path | str |
     report = {
         "file_name": path.name,
         "sha256": sha,
+        "country": country,  # as read from the cover or the stamp; "" when unreadable
+        "quarter": quarter,
         "rejected_at": dt.datetime.now().isoformat(timespec="seconds"),
         "findings": [f.as_dict() for f in found],
     }

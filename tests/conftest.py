@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -19,6 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+# Debian's Chromium, headless, quiet: no sandbox (root), no GPU, no calls home
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def need(tool: str | None, what: str) -> str:
@@ -68,19 +75,27 @@ def mvh(*args: str, db: Path | None = None, check: bool = True) -> subprocess.Co
     return result
 
 
+@functools.cache
+def expected(db: Path, as_of: str) -> dict[tuple[str, str | None], dict]:
+    """`mvh kpis --json` as of a quarter, by (KPI id, country or None): what the pages must show."""
+    report = json.loads(mvh("kpis", "--json", "--as-of", as_of, db=db).stdout)
+    return {(k["id"], k["country"]): k for k in report["kpis"]}
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def dashboard_url(demo_db) -> str:
-    """The dashboard served by `mvh serve` on the demo database."""
+@contextlib.contextmanager
+def served(db: Path):
+    """`mvh serve` on a database and a free port, for as long as the block runs; yields its URL."""
     port = _free_port()
-    env = {**os.environ, "MVH_DB": str(demo_db)}
+    env = {**os.environ, "MVH_DB": str(db)}
+    log = tempfile.TemporaryFile()  # a pipe nobody reads would fill up and stall the server
     proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "serve", "--port", str(port)],
-                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -90,11 +105,26 @@ def dashboard_url(demo_db) -> str:
             except OSError:
                 time.sleep(0.25)
         else:
-            raise RuntimeError(f"the dashboard did not start: {proc.stdout.read1().decode()}")
+            log.seek(0)
+            raise RuntimeError(f"the dashboard did not start: {log.read().decode()}")
         yield url
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def dashboard_url(demo_db) -> str:
+    """The dashboard served by `mvh serve` on the demo database."""
+    with served(demo_db) as url:
+        yield url
+
+
+# A page is drawn when its heading is there and every chart of it has its SVG.
+DRAWN = ("document.querySelector('#_pages_content h1') && "
+         "[...document.querySelectorAll('#_pages_content .js-plotly-plot')]"
+         ".every(g => g.querySelector('.main-svg'))")
 
 
 @pytest.fixture(scope="session")
@@ -104,17 +134,14 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
 
 
-@pytest.fixture
-def page(browser):
+def _watched(browser, width: int, height: int, mobile: bool):
     """A fresh page that records console errors; the test fails if any appear."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=mobile)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -122,3 +149,15 @@ def page(browser):
     yield pg
     context.close()
     assert errors == [], f"errors in the browser console: {errors}"
+
+
+@pytest.fixture
+def page(browser):
+    """A laptop-sized page (1280 px); the test fails on any error in the browser console."""
+    yield from _watched(browser, 1280, 900, mobile=False)
+
+
+@pytest.fixture
+def phone(browser):
+    """A phone-sized page (390 px); the test fails on any error in the browser console."""
+    yield from _watched(browser, 390, 844, mobile=True)

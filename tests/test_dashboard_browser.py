@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from tests.conftest import mvh
+from tests.conftest import expected
 
 pytestmark = pytest.mark.browser
 TARGETED = ["councils_established", "councils_strengthened", "authorities_supporting",
             "migrants_reached"]
-
-
-def expected(demo_db, as_of: str) -> dict[str, dict]:
-    report = json.loads(mvh("kpis", "--json", "--as-of", as_of, db=demo_db).stdout)
-    return {(k["id"], k["country"]): k for k in report["kpis"]}
 
 
 def shown(page, kpi_id: str) -> int:

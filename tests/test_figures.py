@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
+import pytest
 
-from dashboard import figures
-from pipelines import kpis
+from dashboard import figures, tables
+from pipelines import kpis, provenance
+
+
+@pytest.fixture(scope="module")
+def con(demo_db):
+    with duckdb.connect(str(demo_db), read_only=True) as connection:
+        yield connection
 
 
 def test_progress_by_quarter_shows_reported_and_planned(demo_db, reg):
@@ -21,3 +29,78 @@ def test_progress_by_quarter_shows_reported_and_planned(demo_db, reg):
     assert list(reported[0].x) == ["2021-Q4", "2022-Q1", "2022-Q2", "2022-Q3", "2022-Q4"]
     assert list(reported[0].y) == [0, 0, 1, 2, 3]
     assert list(planned[3].y)[-1] == 1_000_000
+
+
+def test_the_map_colours_shapes_and_labels_each_country_by_status(con, reg):
+    now = kpis.compute(con, reg, "2022-Q3")
+    statuses = tables.country_statuses(now, reg)
+    assert dict(zip(statuses["country"], statuses["status"], strict=True)) == {
+        "AT": "on_track", "BG": "on_track", "FR": "off_track", "GR": "on_track",
+        "HU": "off_track", "IT": "off_track", "RO": "off_track"}
+    fig = figures.country_map(statuses, reg, "Worst status, 2022-Q3")
+    assert [t.name for t in fig.data] == ["● On track", "✖ Off track"]  # the legend, in words
+    on, off = fig.data
+    assert list(on.text) == ["AT ● On track", "BG ● On track", "GR ● On track"]
+    assert list(off.customdata) == ["FR", "HU", "IT", "RO"]
+    assert on.marker.color == reg.status_rule.statuses["on_track"].colour
+    assert on.marker.symbol != off.marker.symbol  # shape too, not colour alone
+    assert (off.lat[1], off.lon[1]) == (reg.country("HU").lat, reg.country("HU").lon)
+    assert fig.layout.geo.scope == "europe" and fig.layout.geo.resolution == 110
+    one = tables.country_statuses(now, reg, "migrants_reached")
+    assert one.set_index("country").loc["GR", "status"] == "on_track"
+
+
+def test_map_labels_do_not_cover_each_other(reg):
+    places = {c.code: (c.lon, c.lat, f"{c.code} ✔ Achieved") for c in reg.countries}
+    where = figures.label_positions(places)
+    assert where["FR"] == "middle right"
+    assert where["AT"] != "middle right"  # Budapest lies just east of Graz
+    assert len({where["AT"], where["HU"]}) == 2
+
+
+def test_trend_projects_from_the_as_of_quarter_to_the_end(con, reg):
+    series = kpis.series(con, reg, "2023-Q1")
+    overall = series[series["country"].isna() & (series["id"] == "migrants_reached")]
+    projected = tables.projection(list(overall["value"]), ["2023-Q2", "2023-Q3", "2023-Q4"])
+    fig = figures.trend(series, reg, "migrants_reached", "2023-Q1", projected)
+    traces = {t.name: t for t in fig.data if t.name}
+    assert set(traces) == {"Planned", "Projection range", "Projection", "Reported"}
+    assert list(traces["Reported"].x)[-1] == "2023-Q1"
+    assert list(traces["Reported"].y)[-1] == 676_684
+    assert list(traces["Projection"].x) == ["2023-Q1", "2023-Q2", "2023-Q3", "2023-Q4"]
+    assert list(traces["Projection"].y)[0] == 676_684  # it starts where the reported line ends
+    assert list(traces["Projection"].y)[1:] == pytest.approx(list(projected["central"]))
+    assert traces["Projection range"].fill == "tonexty"
+    assert [a.text for a in fig.layout.annotations] == ["target 1,000,000"]
+    no_plan = figures.trend(series, reg, "direct_participants", "2023-Q1", projected.iloc[0:0])
+    assert [t.name for t in no_plan.data] == ["Reported"]
+
+
+def test_trend_by_country_has_a_labelled_line_per_country(con, reg):
+    series = kpis.series(con, reg, "2022-Q4")
+    fig = figures.trend_by_country(series, reg, "authorities_supporting")
+    assert [t.name for t in fig.data] == [f"{c.name} ({c.code})" for c in reg.countries]
+    assert [list(t.text)[-1] for t in fig.data] == [c.code for c in reg.countries]
+    assert len({t.marker.symbol for t in fig.data}) == len(reg.countries)
+    assert list(fig.data[2].y) == [0, 0, 0, 1, 1]  # France's authority supports from 2022-Q3
+
+
+def test_participations_show_small_counts_as_less_than_five(con, reg):
+    activities = provenance.sheet_rows(con, reg, "activities", "participants_total", "2023-Q4")
+    parts = tables.breakdown(activities, reg)
+    fig = figures.participations(parts)
+    assert [a.text for a in fig.layout.annotations] == ["By sex", "By age"]
+    sex, age = fig.data
+    assert list(sex.y) == ["Female", "Male", "Other or unknown sex"]
+    assert sum(sex.x) == sum(age.x) == 5533
+    small = figures.participations(pd.DataFrame(
+        {"by": ["sex", "sex"], "category": ["Female", "Male"], "participations": [3, 12]}))
+    assert list(small.data[0].text) == ["<5", "12"] and list(small.data[0].x) == [0, 12]
+
+
+def test_outreach_by_channel_adds_up_to_migrants_reached(con, reg):
+    outreach = provenance.sheet_rows(con, reg, "outreach", "migrants_reached", "2023-Q4")
+    fig = figures.outreach_by_channel(tables.by_channel(outreach, reg))
+    bars = dict(zip(fig.data[0].y, fig.data[0].x, strict=True))
+    assert sum(bars.values()) == 1_046_634
+    assert bars["Migrants in the council's territory"] == 472_500

@@ -16,7 +16,7 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html,
 from dashboard.ui import status_badge
 from pipelines import check, db, registry, template
 
-dash.register_page(__name__, path="/upload", name="Upload", title="Upload", order=8)
+dash.register_page(__name__, path="/upload", name="Upload", title="Upload", order=9)
 
 MAX_UPLOAD_MB = 20  # the same limit as the container check; the server refuses larger requests
 

@@ -1,0 +1,66 @@
+"""Tables as CSV and XLSX downloads: a pair of buttons per table and one callback for them all.
+
+Partners' text never runs as a formula: in CSV a text starting with = + - @ gets a leading ',
+in XLSX every text cell is typed as a string.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+from dash import MATCH, Input, Output, State, callback, ctx, dcc, html
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from dashboard.tables import records
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def buttons(name: str, frame: pd.DataFrame) -> html.Div:
+    """Download buttons for `frame`; `name` is prefixed by its page, e.g. "submissions-matrix"."""
+    return html.Div([
+        html.Button("Download CSV", id={"type": "download-csv", "table": name}, className="download"),
+        html.Button("Download XLSX", id={"type": "download-xlsx", "table": name},
+                    className="download"),
+        dcc.Download(id={"type": "download", "table": name}),
+        dcc.Store(id={"type": "download-rows", "table": name},
+                  data={"columns": list(map(str, frame.columns)), "rows": records(frame)}),
+    ], className="downloads")
+
+
+def to_csv(frame: pd.DataFrame) -> str:
+    safe = frame.map(lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v)
+    return safe.to_csv(index=False)
+
+
+def to_xlsx(frame: pd.DataFrame, title: str) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "".join(ch for ch in title if ch not in "[]:*?/\\")[:31] or "table"
+    ws.append([str(c) for c in frame.columns])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in frame.itertuples(index=False, name=None):
+        ws.append([None if v is None or v != v else v for v in row])
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # a partner's "=..." stays text, never a formula
+    ws.freeze_panes = "A2"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+@callback(Output({"type": "download", "table": MATCH}, "data"),
+          Input({"type": "download-csv", "table": MATCH}, "n_clicks"),
+          Input({"type": "download-xlsx", "table": MATCH}, "n_clicks"),
+          State({"type": "download-rows", "table": MATCH}, "data"),
+          prevent_initial_call=True)
+def _download(_csv, _xlsx, stored: dict) -> dict:
+    name = ctx.triggered_id["table"]
+    frame = pd.DataFrame(stored["rows"], columns=stored["columns"])
+    if ctx.triggered_id["type"] == "download-csv":
+        return {"content": to_csv(frame), "filename": f"mvh-{name}.csv", "type": "text/csv"}
+    return dcc.send_bytes(to_xlsx(frame, name), f"mvh-{name}.xlsx")

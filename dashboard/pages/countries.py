@@ -1,0 +1,160 @@
+"""Countries: which country lags? A map of the seven council places coloured and labelled by status,
+and a page per country (/countries?country=BG): its KPIs, councils and authorities, participants
+by sex and by age, outreach by channel with its estimation methods, and its submissions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dash
+import pandas as pd
+from dash import Input, Output, State, callback, dcc, html
+from dash.exceptions import PreventUpdate
+
+from dashboard import data, figures, tables, ui
+from pipelines import registry
+
+dash.register_page(__name__, path="/countries", name="Countries", title="Countries", order=1)
+
+ALL = "all"
+
+
+def layout(country: str | None = None, kpi: str | None = None, as_of: str | None = None,
+           **_query) -> html.Div:
+    reg = registry.get()
+    latest = data.latest_quarter()
+    if latest is None:
+        return ui.no_data()
+    as_of = ui.pick(as_of, reg.quarters, latest)
+    code = ui.pick(country, [c.code for c in reg.countries])
+    body = _country(reg, code, as_of) if code else _overview(reg, kpi, as_of)
+    unknown = ([html.P(f"There is no country {country!r}; the project's countries are listed "
+                       "below.", className="note")] if country and not code else [])
+    return html.Div([dcc.Location(id="countries-url", refresh="callback-nav"), *unknown, body])
+
+
+def _overview(reg, kpi: str | None, as_of: str) -> html.Div:
+    targeted = [k for k in reg.kpis if k.target is not None]
+    kpi = ui.pick(kpi, [k.id for k in targeted], ALL)
+    now = data.kpis_at(as_of)
+    statuses = tables.country_statuses(now, reg, None if kpi == ALL else kpi)
+    title = ("Worst status over all targets" if kpi == ALL else reg.kpi(kpi).label) + f", {as_of}"
+    options = [{"label": "All targets (worst status)", "value": ALL},
+               *ui.kpi_options(reg, targeted_only=True)]
+    return html.Div([
+        ui.page_head("Countries",
+                     ui.picker("countries-kpi", "Status of", options, kpi),
+                     ui.picker("countries-as-of", "As of quarter", reg.quarters, as_of)),
+        html.Section([ui.graph("countries-map", figures.country_map(statuses, reg, title),
+                               "countries-map"),
+                      html.P("Click a place, or a country in the table, to open its page.",
+                             className="muted")], className="panel"),
+        html.Section([html.H2("Status by country and target"),
+                      _table(reg, now, targeted, as_of)], className="panel"),
+    ])
+
+
+def _table(reg, now: pd.DataFrame, targeted, as_of: str) -> html.Div:
+    overall = tables.country_statuses(now, reg)
+    shown = dict(zip(overall["country"], overall["status"], strict=True))
+    head = html.Thead(html.Tr([html.Th("Country", scope="col"), html.Th("Place", scope="col"),
+                               html.Th("Worst of all targets", scope="col"),
+                               *(html.Th(k.label, scope="col") for k in targeted)]))
+    rows = []
+    for c in reg.countries:
+        mine = now[now["country"] == c.code].set_index("id")
+        href = "/countries" + ui.query(country=c.code, as_of=as_of)
+        rows.append(html.Tr([
+            html.Th(dcc.Link(f"{c.name} ({c.code})", href=href), scope="row"),
+            html.Td(c.place), html.Td(ui.status_badge(reg, shown[c.code]),
+                                      id=f"countries-status-{c.code}-all"),
+            *(html.Td(ui.status_badge(reg, mine.loc[k.id, "status"]),
+                      id=f"countries-status-{c.code}-{k.id}") for k in targeted)],
+            id=f"countries-row-{c.code}"))
+    return html.Div(html.Table([head, html.Tbody(rows)], className="grid", id="countries-table"),
+                    className="table-scroll")
+
+
+def _country(reg, code: str, as_of: str) -> html.Div:
+    country = reg.country(code)
+    now = data.kpis_at(as_of)
+    activities = data.sheet_rows("activities", "participants_total", as_of, code)
+    outreach = data.sheet_rows("outreach", "migrants_reached", as_of, code)
+    channels = tables.by_channel(outreach, reg)
+    return html.Div([
+        ui.page_head(f"{country.name} ({code}) · {country.place}",
+                     ui.picker("countries-country", "Country", ui.country_options(reg), code),
+                     ui.picker("countries-country-as-of", "As of quarter", reg.quarters, as_of)),
+        html.P(dcc.Link("← all countries", href=f"/countries{ui.query(as_of=as_of)}")),
+        html.Section([html.Dl([html.Dt("Partners"), html.Dd("; ".join(country.partners)),
+                               html.Dt("Council"), html.Dd(f"{country.council} council in "
+                                                           f"{country.place}"),
+                               html.Dt("Language"), html.Dd(country.language)],
+                              className="facts"),
+                      _kpis(reg, now[now["country"] == code], code, as_of)], className="panel"),
+        *(html.Section([html.H2(f"{reg.sheet(spec.sheet).label('en')} (latest status as of {as_of})"),
+                        ui.table(f"countries-{name}", _entities(reg, name, as_of, code))],
+                       className="panel") for name, spec in reg.entities.items()),
+        html.Div([
+            html.Section([html.H2("Participations by sex and by age"),
+                          ui.graph("countries-participants",
+                                   figures.participations(tables.breakdown(activities, reg)),
+                                   f"participants-{code}"),
+                          html.P("Counts from 1 to 4 are shown as “<5”.", className="muted")],
+                         className="panel"),
+            html.Section([html.H2("Outreach by channel"),
+                          ui.graph("countries-outreach", figures.outreach_by_channel(channels),
+                                   f"outreach-{code}")], className="panel"),
+        ], className="two"),
+        html.Section([html.H2("Outreach by channel and estimation method"),
+                      ui.table("countries-channels", channels)], className="panel"),
+        html.Section([html.H2("Submissions"), _submissions(reg, code)], className="panel"),
+    ])
+
+
+def _kpis(reg, mine: pd.DataFrame, code: str, as_of: str) -> html.Div:
+    head = html.Thead(html.Tr([html.Th(h, scope="col") for h in
+                               ("KPI", "Value", "Target", "Planned by now", "Status")]))
+    rows = [html.Tr([
+        html.Th(kpi.label, scope="row"),
+        html.Td(dcc.Link(ui.number(row["value"]), className="value-link",
+                         href=f"/provenance{ui.query(kpi=kpi.id, country=code, as_of=as_of)}",
+                         title="the rows behind this number"), id=f"countries-value-{kpi.id}"),
+        html.Td(ui.number(row["target"])), html.Td(ui.number(row["planned"])),
+        html.Td(ui.status_badge(reg, row["status"]))])
+        for kpi in reg.kpis for row in [mine[mine["id"] == kpi.id].iloc[0]]]
+    return html.Div(html.Table([head, html.Tbody(rows)], className="grid"),
+                    className="table-scroll")
+
+
+def _entities(reg, name: str, as_of: str, code: str) -> pd.DataFrame:
+    spec = reg.entities[name]
+    history = data.sheet_rows(spec.sheet, spec.status_field, as_of, code)
+    table = tables.entity_table(history, reg, name, data.counted(name, as_of, code))
+    return table[["id", "name", "level", "status", "status_date", "counts_toward", "evidence"]]
+
+
+def _submissions(reg, code: str) -> html.Div:
+    subs = data.submissions()
+    matrix = tables.submission_matrix(subs, data.rejected(), reg, dt.date.today())
+    mine = matrix[matrix["country"] == code]
+    frame = pd.DataFrame({"quarter": mine["quarter"], "due": mine["due"],
+                          "submitted_on": mine["submitted_on"],
+                          "status": [tables.status_text(r) for r in mine.to_dict("records")]})
+    return html.Div([ui.table("countries-submissions", frame),
+                     html.P(dcc.Link("All countries' submissions", href="/submissions"))])
+
+
+ui.filters_in_url("countries", duplicate=True, kpi="countries-kpi", as_of="countries-as-of")
+ui.filters_in_url("countries", duplicate=True, country="countries-country",
+                  as_of="countries-country-as-of")
+
+
+@callback(Output("countries-url", "search", allow_duplicate=True),
+          Input("countries-map", "clickData"), State("countries-as-of", "value"),
+          prevent_initial_call=True)
+def _open_country(click: dict | None, as_of: str) -> str:
+    if not click or not click.get("points"):
+        raise PreventUpdate
+    return ui.query(country=click["points"][0]["customdata"], as_of=as_of)

@@ -1,0 +1,69 @@
+"""Councils and authorities: every entity as one sortable, filterable table — its latest status,
+date and evidence, the KPIs it counts toward, the cell its status was read from, and its status in
+each quarter. /entities?kind=council&country=BG&as_of=2023-Q4.
+"""
+
+from __future__ import annotations
+
+import dash
+import pandas as pd
+from dash import dcc, html
+
+from dashboard import data, tables, ui
+from pipelines import registry
+
+dash.register_page(__name__, path="/entities", name="Councils & authorities",
+                   title="Councils and authorities", order=3)
+
+
+def layout(kind: str | None = None, country: str | None = None, as_of: str | None = None,
+           **_query) -> html.Div:
+    reg = registry.get()
+    latest = data.latest_quarter()
+    if latest is None:
+        return ui.no_data()
+    kind = ui.pick(kind, list(reg.entities))
+    country = ui.pick(country, [c.code for c in reg.countries])
+    as_of = ui.pick(as_of, reg.quarters, latest)
+    frames = []
+    for name, spec in reg.entities.items():
+        if kind in (None, name):
+            history = data.sheet_rows(spec.sheet, spec.status_field, as_of, country)
+            table = tables.entity_table(history, reg, name, data.counted(name, as_of, country))
+            frames.append(table.assign(kind=name))
+    frame = pd.concat(frames, ignore_index=True)
+    frame = frame[["kind", *(c for c in frame.columns if c != "kind")]]
+    kinds = [{"label": reg.sheet(s.sheet).label("en"), "value": n} for n, s in reg.entities.items()]
+    return html.Div([
+        dcc.Location(id="entities-url", refresh="callback-nav"),
+        ui.page_head("Councils and authorities",
+                     ui.picker("entities-kind", "Show", kinds, kind, clearable=True,
+                               placeholder="Councils and authorities"),
+                     ui.picker("entities-country", "Country", ui.country_options(reg), country,
+                               clearable=True, placeholder="All countries"),
+                     ui.picker("entities-as-of", "As of quarter", reg.quarters, as_of)),
+        html.Section([_counts(reg, kind, country, as_of),
+                      html.P("An entity counts once, by its status in the latest quarter that "
+                             "reports it; the quarter columns show its status then (blank: not "
+                             "reported). The source is the cell of its latest status.",
+                             className="muted"),
+                      ui.table("entities-table", frame, pinned=("id",))], className="panel"),
+    ])
+
+
+def _counts(reg, kind: str | None, country: str | None, as_of: str) -> html.Ul:
+    """The stock KPIs these entities make, each linked to the rows behind it."""
+    now = data.kpis_at(as_of)
+    now = now[now["country"].isna() if country is None else now["country"] == country]
+    items = []
+    for kpi in (k for k in reg.kpis if k.source.entity and kind in (None, k.source.entity)):
+        row = now[now["id"] == kpi.id].iloc[0]
+        items.append(html.Li([f"{kpi.label}: ", dcc.Link(
+            ui.number(row["value"]), id=f"entities-count-{kpi.id}", className="value-link",
+            href=f"/provenance{ui.query(kpi=kpi.id, country=country, as_of=as_of)}"),
+            f" of {ui.number(row['target'])} ", ui.status_badge(reg, row["status"])]))
+    return html.Ul(items, className="counts")
+
+
+ui.filters_in_url("entities", kind="entities-kind", country="entities-country",
+                   as_of="entities-as-of")

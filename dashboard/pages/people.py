@@ -1,0 +1,84 @@
+"""People: participations in activities by sex, by age bracket and by activity type, and indirect
+outreach by channel — kept apart, never added. /people?country=BG&as_of=2023-Q4.
+
+Person counts from 1 to 4 in breakdowns are shown as "<5". Unique participants need participant
+registers, which partners do not submit yet.
+"""
+
+from __future__ import annotations
+
+import dash
+import pandas as pd
+from dash import dcc, html
+
+from dashboard import data, figures, tables, ui
+from pipelines import registry
+
+dash.register_page(__name__, path="/people", name="People", title="People", order=4)
+
+
+def layout(country: str | None = None, as_of: str | None = None, **_query) -> html.Div:
+    reg = registry.get()
+    latest = data.latest_quarter()
+    if latest is None:
+        return ui.no_data()
+    country = ui.pick(country, [c.code for c in reg.countries])
+    as_of = ui.pick(as_of, reg.quarters, latest)
+    activities = data.sheet_rows("activities", "participants_total", as_of, country)
+    outreach = data.sheet_rows("outreach", "migrants_reached", as_of, country)
+    channels = tables.by_channel(outreach, reg)
+    where = reg.country(country).name if country else "all countries"
+    return html.Div([
+        dcc.Location(id="people-url", refresh="callback-nav"),
+        ui.page_head("People",
+                     ui.picker("people-country", "Country", ui.country_options(reg), country,
+                               clearable=True, placeholder="All countries"),
+                     ui.picker("people-as-of", "Up to quarter", reg.quarters, as_of)),
+        html.Section([
+            html.H2(f"Direct participants, {where}, up to {as_of}"),
+            html.Dl([
+                html.Dt("Participations (sum over activities)"),
+                html.Dd(_linked("people-participations", activities["participants_total"].sum(),
+                                "direct_participants", country, as_of)),
+                html.Dt("Unique participants"),
+                html.Dd("not available until participant registers are submitted",
+                        id="people-unique"),
+                html.Dt("of which third-country nationals"),
+                html.Dd(ui.number(activities["third_country_nationals"].sum())),
+                html.Dt("found the activity helpful (AMIF result 9)"),
+                html.Dd(ui.number(activities["reported_helpful"].sum())),
+            ], className="facts"),
+            html.P("A person who attends two activities counts twice in participations.",
+                   className="muted"),
+            ui.graph("people-pyramid", figures.participations(tables.breakdown(activities, reg)),
+                     "participations-sex-age"),
+            html.P("The workbooks report participants by sex and by age bracket separately, so "
+                   "the two are shown side by side, not crossed. Counts from 1 to 4 are shown as "
+                   "“<5”.", className="muted"),
+            ui.table("people-activity-types", _suppressed(tables.by_activity_type(activities,
+                                                                                  reg))),
+        ], className="panel"),
+        html.Section([
+            html.H2(f"Indirect outreach, {where}, up to {as_of}"),
+            html.P(["Migrants reached: ", _linked("people-reached", outreach["migrants_reached"].sum(),
+                                                  "migrants_reached", country, as_of),
+                    " — estimates, each with its channel and estimation method; never added to "
+                    "participations."], className="lead"),
+            ui.graph("people-outreach", figures.outreach_by_channel(channels), "outreach-channels"),
+            ui.table("people-channels", _suppressed(channels)),
+        ], className="panel"),
+    ])
+
+
+def _linked(id: str, value: float, kpi: str, country: str | None, as_of: str) -> dcc.Link:
+    return dcc.Link(ui.number(value), id=id, className="value-link",
+                    href=f"/provenance{ui.query(kpi=kpi, country=country, as_of=as_of)}")
+
+
+def _suppressed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Person counts of a breakdown with counts from 1 to 4 shown as "<5"."""
+    counts = [c for c in frame.columns[1:] if c not in ("activities", "lines", "estimation method")]
+    return frame.assign(**{c: [tables.persons(v) for v in frame[c]] for c in counts})
+
+
+ui.filters_in_url("people", country="people-country", as_of="people-as-of")

@@ -1,0 +1,82 @@
+"""Provenance: the rows behind a KPI value, each with its file, version, sheet, cell and upload.
+
+/provenance?kpi=migrants_reached&country=GR&as_of=2023-Q2 (no country: the whole project). The
+overview's cards and grid cells link here. The rows come from pipelines/provenance.py.
+"""
+
+from __future__ import annotations
+
+import dash
+import pandas as pd
+from dash import dcc, html
+
+from dashboard import data, tables, ui
+from pipelines import registry
+
+dash.register_page(__name__, path="/provenance", name="Provenance", title="Provenance", order=8)
+
+SHOWN = {"country": "country", "quarter": "quarter", "record": "row id", "file_name": "file",
+         "version": "version", "sheet": "sheet", "cell": "cell", "value": "value",
+         "counts": "adds", "uploaded_at": "uploaded at", "uploaded_by": "uploaded by"}
+
+
+def layout(kpi: str | None = None, country: str | None = None, as_of: str | None = None,
+           **_query) -> html.Div:
+    reg = registry.get()
+    latest = data.latest_quarter()
+    if latest is None:
+        return ui.no_data()
+    chosen = reg.kpi(ui.pick(kpi, [k.id for k in reg.kpis], reg.kpis[0].id))
+    country = ui.pick(country, [c.code for c in reg.countries])
+    as_of = ui.pick(as_of, reg.quarters, latest)
+    rows = data.kpi_rows(chosen.id, as_of, country)
+    now = data.kpis_at(as_of)
+    truth = now[(now["id"] == chosen.id) & (now["country"].isna() if country is None
+                                            else now["country"] == country)].iloc[0]
+    return html.Div([
+        dcc.Location(id="provenance-url", refresh="callback-nav"),
+        ui.page_head(
+            "Where a number comes from",
+            ui.picker("provenance-kpi", "KPI", ui.kpi_options(reg), chosen.id),
+            ui.picker("provenance-country", "Country", ui.country_options(reg), country,
+                      clearable=True, placeholder="Whole project"),
+            ui.picker("provenance-as-of", "As of quarter", reg.quarters, as_of)),
+        html.Section([
+            html.P([html.Strong(f"{chosen.label}, "
+                                f"{reg.country(country).name if country else 'whole project'}, "
+                                f"as of {as_of}: "),
+                    html.Span(ui.number(truth["value"]), id="provenance-value"), f" {chosen.unit}"],
+                   className="lead"),
+            _adds_up(rows, truth["value"], chosen.measure),
+            html.P(["Counting rule: ", chosen.counting_rule], className="muted"),
+        ], className="panel"),
+        html.Section([html.H2("The rows behind it"),
+                      ui.table("provenance-rows", _shown(rows, reg, chosen))], className="panel"),
+    ])
+
+
+def _adds_up(rows: pd.DataFrame, value: float, measure: str) -> html.P:
+    total = rows["counts"].sum()
+    files = rows["file_name"].nunique()
+    what = ("entities whose latest status qualifies (each counts once)" if measure == "stock"
+            else "summed rows of the current versions")
+    ok = total == value
+    return html.P([html.Span("✔ " if ok else "✖ ", **{"aria-hidden": "true"}),
+                   f"{len(rows):,} {what}, from {files} file(s), add up to {total:,.0f}"
+                   + ("." if ok else f", not {value:,.0f}: please report this.")],
+                  id="provenance-check", className="ok" if ok else "warn")
+
+
+def _shown(rows: pd.DataFrame, reg, kpi) -> pd.DataFrame:
+    """The rows as listed: a stock's value is its status, shown by its English label."""
+    frame = rows[list(SHOWN)].rename(columns=SHOWN)
+    if kpi.source.entity:
+        spec = reg.entities[kpi.source.entity]
+        codes = reg.sheet(spec.sheet).field(spec.status_field).choices
+        frame["value"] = [tables.label(reg, codes, v) for v in frame["value"]]
+    frame["uploaded by"] = frame["uploaded by"].fillna("not recorded")
+    return frame
+
+
+ui.filters_in_url("provenance", kpi="provenance-kpi", country="provenance-country",
+                   as_of="provenance-as-of")

@@ -1,0 +1,63 @@
+"""Data quality: which figures are doubtful? Findings by country and quarter — the warnings kept
+with accepted workbooks (awaiting review) and the errors that got files rejected.
+/quality?country=AT&quarter=2023-Q3 lists the findings of one country and quarter.
+"""
+
+from __future__ import annotations
+
+import dash
+from dash import dcc, html
+
+from dashboard import data, tables, ui
+from pipelines import registry
+
+dash.register_page(__name__, path="/quality", name="Data quality", title="Data quality", order=6)
+
+WARNING, ERROR = "▲", "✖"
+
+
+def layout(country: str | None = None, quarter: str | None = None, **_query) -> html.Div:
+    reg = registry.get()
+    if data.latest_quarter() is None:
+        return ui.no_data()
+    country = ui.pick(country, [c.code for c in reg.countries])
+    quarter = ui.pick(quarter, reg.quarters)
+    found = tables.all_findings(data.findings(), data.rejected())
+    counts = tables.findings_matrix(found, reg).set_index(["country", "quarter"])
+    shown = tables.only(found, country=country, quarter=quarter)
+    warnings = tables.only(found, severity="warning", outcome="accepted")
+    errors = tables.only(found, severity="error")
+    return html.Div([
+        dcc.Location(id="quality-url", refresh="callback-nav"),
+        ui.page_head("Data quality",
+                     ui.picker("quality-country", "Country", ui.country_options(reg), country,
+                               clearable=True, placeholder="All countries"),
+                     ui.picker("quality-quarter", "Quarter", reg.quarters, quarter,
+                               clearable=True, placeholder="All quarters")),
+        html.Section([
+            html.P([f"{WARNING} {len(warnings):,} warning(s) awaiting review in "
+                    f"{warnings['file_name'].nunique()} accepted file(s); "
+                    f"{ERROR} {len(errors):,} error(s) in {errors['file_name'].nunique()} "
+                    "rejected file(s)."], className="lead", id="quality-summary"),
+            html.P("Warnings let a workbook in and flag a figure to check; errors reject the file "
+                   "until the partner sends a corrected one.", className="muted"),
+            ui.matrix("quality-matrix", reg, lambda c, q: _cell(counts.loc[(c, q)], c, q)),
+        ], className="panel"),
+        html.Section([
+            html.H2("Findings" + "".join(f", {x}" for x in (country, quarter) if x)),
+            ui.table("quality-findings", shown, pinned=("country",)),
+        ], className="panel"),
+    ])
+
+
+def _cell(row, country: str, quarter: str) -> html.Td:
+    parts = ([f"{WARNING} {row['warnings']} warning(s)"] if row["warnings"] else []) + (
+        [f"{ERROR} {row['errors']} error(s)"] if row["errors"] else [])
+    kind = "errors" if row["errors"] else "warnings" if row["warnings"] else "none"
+    text = [dcc.Link(" · ".join(parts), href="/quality" + ui.query(country=country, quarter=quarter))
+            ] if parts else "none"
+    return html.Td(html.Span(text, className=f"cell cell-{kind}"),
+                   id=f"quality-cell-{country}-{quarter}")
+
+
+ui.filters_in_url("quality", country="quality-country", quarter="quality-quarter")

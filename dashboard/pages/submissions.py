@@ -1,0 +1,105 @@
+"""Submissions: who reported what and when — the country x quarter matrix of completeness and
+timeliness, who is overdue now and since when, every version received and every rejected file.
+
+A quarter's workbook is due `due_days_after_quarter` days after the quarter ends (indicators.yaml,
+registry.due_date); its timeliness is that of the cover's "submitted on" date of its first
+accepted version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dash
+import pandas as pd
+from dash import html
+
+from dashboard import data, downloads, tables, ui
+from pipelines import registry
+
+dash.register_page(__name__, path="/submissions", name="Submissions", title="Submissions",
+                   order=5)
+
+
+def layout(**_query) -> html.Div:
+    reg = registry.get()
+    if data.latest_quarter() is None:
+        return ui.no_data()
+    today = dt.date.today()
+    subs, rejected = data.submissions(), data.rejected()
+    matrix = tables.submission_matrix(subs, rejected, reg, today)
+    cells = {(r["country"], r["quarter"]): r for r in matrix.to_dict("records")}
+    late = tables.overdue(matrix, today)
+    return html.Div([
+        ui.page_head("Submissions: complete and on time?"),
+        html.Section([
+            html.H2("Country × quarter"),
+            html.P(f"Due {reg.project.due_days_after_quarter} days after the quarter ends; "
+                   "timeliness is that of the first accepted version (the cover's "
+                   "“submitted on” date). Later versions supersede it.", className="muted"),
+            html.Ul([html.Li(f"{symbol} {name}") for name, symbol in
+                     [*tables.SUBMISSION_STATUSES.values(), tables.SUPERSEDED]],
+                    className="legend", **{"aria-label": "Legend"}),
+            ui.matrix("submissions-matrix", reg, lambda c, q: _cell(cells[(c, q)])),
+            downloads.buttons("submissions-matrix-table", _matrix_rows(matrix)),
+        ], className="panel"),
+        html.Section([
+            html.H2(f"Overdue now ({today:%d %b %Y})"),
+            _overdue(late, reg),
+        ], className="panel", id="submissions-overdue"),
+        html.Section([html.H2("Every version received"),
+                      ui.table("submissions-versions", _versions(subs, reg))],
+                     className="panel"),
+        html.Section([html.H2("Rejected files"), _rejected(rejected)], className="panel"),
+    ])
+
+
+def _cell(row: dict) -> html.Td:
+    lines = tables.status_text(row).split(" · ")
+    text = [part for line in lines for part in (html.Br(), line)][1:]
+    return html.Td(html.Span(text, className=f"cell cell-{row['status']}",
+                             title=f"due {row['due']:%d %b %Y}"),
+                   id=f"submissions-cell-{row['country']}-{row['quarter']}")
+
+
+def _matrix_rows(matrix: pd.DataFrame) -> pd.DataFrame:
+    return matrix.assign(status=[tables.status_text(r) for r in matrix.to_dict("records")])
+
+
+def _overdue(late: pd.DataFrame, reg) -> html.Div:
+    if late.empty:
+        return html.P("✔ Nobody is overdue.", className="ok")
+    items = [html.Li([html.Strong(f"{reg.country(r.country).name} ({r.country}) {r.quarter}"),
+                      f": due {r.due:%d %b %Y}, overdue since {r.overdue_since:%d %b %Y} "
+                      f"({r.days_overdue:,} days)"
+                      + (f"; {r.rejected_files} file(s) sent were rejected" if r.rejected_files
+                         else "; nothing received")],
+                     id=f"submissions-overdue-{r.country}-{r.quarter}")
+             for r in late.itertuples()]
+    return html.Div([html.Ul(items), ui.table("submissions-overdue-table", late)])
+
+
+def _versions(subs: pd.DataFrame, reg) -> pd.DataFrame:
+    """Every accepted file; a version's lateness is measured on its own cover date."""
+    frame = subs.drop(columns=["submission_id"]).copy()
+    frame.insert(6, "due", [reg.due_date(q) for q in frame["quarter"]])
+    sent = pd.to_datetime(frame["submitted_on"]).dt.date
+    frame.insert(8, "days_after_due", [(s - d).days if pd.notna(s) else None
+                                       for s, d in zip(sent, frame["due"], strict=True)])
+    frame["current"] = ["current" if c else f"{tables.SUPERSEDED[1]} superseded"
+                        for c in frame["current"]]
+    frame["uploaded_by"] = frame["uploaded_by"].fillna("not recorded")
+    return frame
+
+
+def _rejected(rejected: list[dict]) -> html.Div:
+    if not rejected:
+        return html.P("No file has been rejected.", className="muted")
+    frame = pd.DataFrame([{
+        "file_name": r["file_name"], "country": r["country"] or "unknown",
+        "quarter": r["quarter"] or "unknown", "rejected_at": r["rejected_at"],
+        "errors": sum(f["severity"] == "error" for f in r["findings"]),
+        "first_error": next((f["message"] for f in r["findings"] if f["severity"] == "error"), ""),
+        "sha256": r["sha256"]} for r in rejected])
+    return html.Div([html.P("Their findings are on the Data quality page.", className="muted"),
+                     ui.table("submissions-rejected", frame)])

@@ -1,0 +1,267 @@
+"""Table builders: pure functions from the frames of dashboard/data.py to the frames the pages show.
+
+Tested without a browser (tests/test_tables.py). Person counts from 1 to 4 in breakdowns are shown
+as "<5", as in the export pack.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from pipelines.export import SMALL, SUPPRESSED
+from pipelines.registry import Registry
+
+# Timeliness of a country's quarter, in the order of the legend: words and a symbol, never colour
+# alone. A quarter's timeliness is that of its first accepted version; later versions supersede it.
+SUBMISSION_STATUSES = {
+    "on_time": ("On time", "✔"),
+    "late": ("Late", "▲"),
+    "missing": ("Missing", "✖"),
+    "rejected": ("Rejected", "⊘"),
+    "not_due": ("Not yet due", "○"),
+}
+SUPERSEDED = ("Superseded", "↻")
+
+
+def persons(value: float | None) -> int | str:
+    """A person count as shown in a breakdown: 1 to 4 become "<5"; 0 stays 0."""
+    if value is None or value != value:
+        return ""
+    return SUPPRESSED if 0 < value < SMALL else int(value)
+
+
+def label(registry: Registry, code_list: str | None, code: object) -> str:
+    """The English label of a coded value, or the value itself."""
+    if code is None or code != code:
+        return ""
+    return registry.code_lists.get(code_list or "", {}).get(str(code), {}).get("en", str(code))
+
+
+def _day(value: object) -> dt.date | None:
+    if value is None or value is pd.NaT or value != value:
+        return None
+    return pd.Timestamp(value).date()
+
+
+WORST_FIRST = ["off_track", "at_risk", "on_track", "achieved"]
+
+
+def country_statuses(now: pd.DataFrame, registry: Registry, kpi: str | None = None) -> pd.DataFrame:
+    """Each country's status (kpis.compute as of a quarter) for one KPI, or, with no KPI, its
+    worst status over the targets it has a share of ("no_target" when it has none)."""
+    mine = now[now["country"].notna()]
+    if kpi:
+        return mine[mine["id"] == kpi][["country", "status"]].reset_index(drop=True)
+    targeted = mine[mine["target"].notna()]
+    return pd.DataFrame([{"country": c.code, "status": next(
+        (s for s in WORST_FIRST if s in set(targeted[targeted["country"] == c.code]["status"])),
+        "no_target")} for c in registry.countries])
+
+
+def submission_matrix(subs: pd.DataFrame, rejected: list[dict], registry: Registry,
+                      today: dt.date) -> pd.DataFrame:
+    """One row per country and quarter: status, due date (registry.due_date), when the first
+    accepted version was submitted (the cover's date, else its arrival), days late, superseded
+    versions and rejected files."""
+    rows = []
+    for country in (c.code for c in registry.countries):
+        for quarter in registry.quarters:
+            due = registry.due_date(quarter)
+            mine = subs[(subs["country"] == country) & (subs["quarter"] == quarter)]
+            refused = [r for r in rejected if (r["country"], r["quarter"]) == (country, quarter)]
+            sent, late = None, 0
+            if len(mine):
+                first = mine.sort_values("version").iloc[0]
+                sent = _day(first["submitted_on"]) or _day(first["received_at"])
+                late = max((sent - due).days, 0)
+                status = "late" if late else "on_time"
+            else:
+                status = "rejected" if refused else "missing" if due < today else "not_due"
+            rows.append({"country": country, "quarter": quarter, "status": status, "due": due,
+                         "submitted_on": sent, "days_late": late,
+                         "superseded": max(len(mine) - 1, 0), "rejected": len(refused)})
+    return pd.DataFrame(rows)
+
+
+def status_text(row: dict | pd.Series) -> str:
+    """A matrix cell in words and symbols, e.g. "▲ Late (19 days) · ↻ 1 superseded"."""
+    name, symbol = SUBMISSION_STATUSES[row["status"]]
+    parts = [f"{symbol} {name}" + (f" ({row['days_late']} days)" if row["status"] == "late" else "")]
+    if row["superseded"]:
+        parts.append(f"{SUPERSEDED[1]} {row['superseded']} superseded")
+    if row["rejected"] and row["status"] != "rejected":
+        parts.append(f"{SUBMISSION_STATUSES['rejected'][1]} {row['rejected']} rejected")
+    return " · ".join(parts)
+
+
+def overdue(matrix: pd.DataFrame, today: dt.date) -> pd.DataFrame:
+    """The quarters whose due date has passed with no accepted workbook, and since when."""
+    late = matrix[matrix["status"].isin(["missing", "rejected"]) & (matrix["due"] < today)]
+    return pd.DataFrame({
+        "country": late["country"], "quarter": late["quarter"], "due": late["due"],
+        "overdue_since": late["due"] + dt.timedelta(days=1),
+        "days_overdue": [(today - d).days for d in late["due"]],
+        "rejected_files": late["rejected"],
+    }).reset_index(drop=True)
+
+
+def projection(values: list[float], remaining: list[str], window: int = 3) -> pd.DataFrame:
+    """A KPI continued to the project's end from its last `window` quarterly values: the
+    least-squares line through them, and a range from the smallest to the largest quarterly gain
+    among them. Empty when there is nothing to continue or no quarter left."""
+    recent = [float(v) for v in values[-window:]]
+    if len(recent) < 2 or not remaining:
+        return pd.DataFrame(columns=["quarter", "central", "low", "high"])
+    slope = np.polyfit(range(len(recent)), recent, 1)[0]
+    gains = np.diff(recent)
+    steps = np.arange(1, len(remaining) + 1)
+    last = recent[-1]
+    return pd.DataFrame({
+        "quarter": remaining,
+        "central": np.maximum(last + slope * steps, 0),
+        "low": np.maximum(last + gains.min() * steps, 0),
+        "high": np.maximum(last + gains.max() * steps, 0),
+    })
+
+
+def outlook(projected: pd.DataFrame, target: float | None) -> str:
+    """What the projection says about the target at the project's end, in one sentence."""
+    if projected.empty:
+        return "No projection: the project period is over, or there are fewer than two quarters."
+    end = projected.iloc[-1]
+    span = f"~{end['central']:,.0f} by {end['quarter']} (range {end['low']:,.0f}–{end['high']:,.0f})"
+    if not target:
+        return f"At the pace of the last three quarters: {span}."
+    verdict = ("the target is reached even at the slowest pace" if end["low"] >= target else
+               "the target is reached at this pace" if end["central"] >= target else
+               "the target is reached only at the fastest pace" if end["high"] >= target else
+               "the target is not reached even at the fastest pace")
+    return f"At the pace of the last three quarters: {span}; target {target:,.0f}: {verdict}."
+
+
+def entity_table(history: pd.DataFrame, registry: Registry, entity: str,
+                 counted: dict[tuple[str, str], list[str]]) -> pd.DataFrame:
+    """One row per entity: its latest report (status, date, evidence, source cell), the KPIs it
+    counts toward, and its status in each quarter ("" where a quarter did not report it)."""
+    spec = registry.entities[entity]
+    sheet = registry.sheet(spec.sheet)
+    codes = sheet.field(spec.status_field).choices
+    columns = ["country", "id", "name", "level", "status", "status_date", "evidence",
+               "counts_toward", "file_name", "version", "sheet", "cell", *registry.quarters]
+    if history.empty:
+        return pd.DataFrame(columns=columns)
+    by_quarter = history.pivot_table(index=["country", "record"], columns="quarter",
+                                     values=spec.status_field, aggfunc="last")
+    latest = history.sort_values("quarter").groupby(["country", "record"]).tail(1)
+    rows = []
+    for row in latest.itertuples(index=False):
+        key = (row.country, row.record)
+        statuses = by_quarter.loc[key] if key in by_quarter.index else {}
+        rows.append({
+            "country": row.country, "id": row.record, "name": row.name,
+            "level": label(registry, "level", row.level),
+            "status": label(registry, codes, getattr(row, spec.status_field)),
+            "status_date": _day(getattr(row, "status_date", None)),
+            "evidence": "" if pd.isna(row.evidence) else row.evidence,
+            "counts_toward": "; ".join(counted.get(key, [])),
+            "file_name": row.file_name, "version": row.version, "sheet": row.sheet, "cell": row.cell,
+            **{q: label(registry, codes, statuses.get(q)) for q in registry.quarters},
+        })
+    return pd.DataFrame(rows, columns=columns).sort_values(["country", "id"], ignore_index=True)
+
+
+def breakdown(activities: pd.DataFrame, registry: Registry) -> pd.DataFrame:
+    """Participations by sex and by age bracket: one row per part of each `sums` rule of the
+    activities sheet. The workbooks report the two separately, not crossed."""
+    sheet = registry.sheet("activities")
+    rows = [{"by": rule.label, "category": sheet.field(part).label("en"),
+             "participations": int(activities[part].sum()) if len(activities) else 0}
+            for rule in registry.sums if rule.sheet == "activities" for part in rule.parts]
+    return pd.DataFrame(rows, columns=["by", "category", "participations"])
+
+
+def by_activity_type(activities: pd.DataFrame, registry: Registry) -> pd.DataFrame:
+    """Activities and participations per activity type, with every person breakdown summed."""
+    parts = [p for rule in registry.sums if rule.sheet == "activities" for p in rule.parts]
+    people = ["participants_total", *parts, "third_country_nationals", "reported_helpful"]
+    sheet = registry.sheet("activities")
+    if activities.empty:
+        return pd.DataFrame(columns=["activity type", "activities",
+                                     *(sheet.field(p).label("en") for p in people)])
+    grouped = activities.groupby("activity_type")
+    frame = grouped[people].sum().astype(int)
+    frame.insert(0, "activities", grouped.size())
+    frame.index = [label(registry, "activity_type", code) for code in frame.index]
+    frame = frame.rename(columns={p: sheet.field(p).label("en") for p in people})
+    return frame.rename_axis("activity type").reset_index()
+
+
+def by_channel(outreach: pd.DataFrame, registry: Registry) -> pd.DataFrame:
+    """Migrants reached per channel and estimation method, with the number of outreach lines."""
+    columns = ["channel", "estimation method", "lines", "migrants reached"]
+    if outreach.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = outreach.groupby(["channel", "estimation_method"])
+    frame = pd.DataFrame({"lines": grouped.size(),
+                          "migrants reached": grouped["migrants_reached"].sum()}).reset_index()
+    frame["channel"] = [label(registry, "channel", c) for c in frame["channel"]]
+    frame["estimation method"] = [label(registry, "estimation_method", m)
+                                  for m in frame["estimation_method"]]
+    return frame[columns].sort_values("migrants reached", ascending=False, ignore_index=True)
+
+
+def all_findings(warnings: pd.DataFrame, rejected: list[dict]) -> pd.DataFrame:
+    """Warnings of accepted files and errors of rejected ones, one row per finding."""
+    columns = ["country", "quarter", "partner", "file_name", "version", "outcome", "severity",
+               "sheet", "cell", "value", "rule", "message", "at"]
+    kept = warnings.assign(outcome="accepted")
+    refused = [{"country": r["country"], "quarter": r["quarter"], "file_name": r["file_name"],
+                "outcome": "rejected", "at": r.get("rejected_at"), **f}
+               for r in rejected for f in r["findings"]]
+    frame = pd.concat([kept, pd.DataFrame(refused)], ignore_index=True)
+    frame = frame.reindex(columns=columns)
+    blank = ["partner", "version"]  # a rejected file has neither
+    frame[blank] = frame[blank].astype(object).where(frame[blank].notna(), "")
+    return frame
+
+
+def findings_matrix(findings: pd.DataFrame, registry: Registry) -> pd.DataFrame:
+    """Per country and quarter: warnings of accepted files (awaiting review) and errors."""
+    rows = []
+    for country in (c.code for c in registry.countries):
+        for quarter in registry.quarters:
+            mine = findings[(findings["country"] == country) & (findings["quarter"] == quarter)]
+            rows.append({"country": country, "quarter": quarter,
+                         "warnings": int(((mine["severity"] == "warning")
+                                          & (mine["outcome"] == "accepted")).sum()),
+                         "errors": int((mine["severity"] == "error").sum())})
+    return pd.DataFrame(rows)
+
+
+def only(frame: pd.DataFrame, **filters: str | None) -> pd.DataFrame:
+    """The rows whose columns equal the filters that are set (None: any value)."""
+    for column, value in filters.items():
+        if value is not None:
+            frame = frame[frame[column] == value]
+    return frame
+
+
+def _plain(value: object) -> object:
+    """A value as JSON can carry it: dates as ISO text, missing as None, numpy scalars as Python."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        stamp = pd.Timestamp(value)
+        return stamp.date().isoformat() if stamp == stamp.normalize() else f"{stamp:%Y-%m-%d %H:%M:%S}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """A frame's rows as JSON-ready dicts, for a grid or a download."""
+    return [{c: _plain(v) for c, v in zip(frame.columns, row, strict=True)}
+            for row in frame.itertuples(index=False, name=None)]

@@ -1,0 +1,81 @@
+"""Drive the Dash app without a browser: render a page or fire any callback through Flask's test
+client, as the browser would (used by tests/test_dashboard_layouts.py and bench/run.py)."""
+
+from __future__ import annotations
+
+import json
+
+PAGES_OUTPUT = "_pages_content.children"
+
+
+def dependencies(client) -> list[dict]:
+    """Every callback the app declares, as the browser receives them."""
+    return client.get("/_dash-dependencies").get_json()
+
+
+def key(ident: str | dict) -> str:
+    """A component id as Dash writes it in callback requests."""
+    return ident if isinstance(ident, str) else json.dumps(ident, sort_keys=True,
+                                                           separators=(",", ":"))
+
+
+def _concrete(ident: str, match: dict | None) -> str | dict:
+    """An id of a callback declaration, with its MATCH wildcards filled in from `match`."""
+    if not ident.startswith("{"):
+        return ident
+    pattern = json.loads(ident)
+    return {k: (match or {})[k] if v == ["MATCH"] else v for k, v in pattern.items()}
+
+
+def _outputs(spec: dict, match: dict | None) -> list[dict] | dict:
+    text = spec["output"]
+    parts = text[2:-2].split("...") if text.startswith("..") else [text]
+    outputs = []
+    for part in parts:
+        ident, prop = part.rsplit(".", 1)
+        outputs.append({"id": _concrete(ident, match), "property": prop.split("@")[0]})
+    return outputs if text.startswith("..") else outputs[0]
+
+
+def fire(client, spec: dict, inputs: list, state: list = (), match: dict | None = None,
+         changed: int = 0):
+    """POST one callback: `inputs` and `state` are the values in the declared order; the input
+    at index `changed` is the one that triggered it. Returns the Flask response."""
+    def props(declared, values):
+        return [{"id": _concrete(d["id"], match), "property": d["property"], "value": v}
+                for d, v in zip(declared, values, strict=True)]
+
+    given = props(spec["inputs"], inputs)
+    trigger = given[changed]
+    return client.post("/_dash-update-component", json={
+        "output": spec["output"], "outputs": _outputs(spec, match), "inputs": given,
+        "state": props(spec["state"], list(state)),
+        "changedPropIds": [f"{key(trigger['id'])}.{trigger['property']}"]})
+
+
+def pages_spec(specs: list[dict]) -> dict:
+    return next(s for s in specs if PAGES_OUTPUT in s["output"])
+
+
+def render(client, path: str, search: str = ""):
+    """The response of Dash's page callback for a URL: what the page shows, as JSON."""
+    return fire(client, pages_spec(dependencies(client)), [path, search])
+
+
+def text(response) -> str:
+    """A response's JSON as text, non-ASCII kept, to look for what a page shows."""
+    return json.dumps(response.get_json(), ensure_ascii=False)
+
+
+def ids(tree) -> list:
+    """Every component id in a rendered tree (a response's JSON)."""
+    found = []
+    if isinstance(tree, dict):
+        if "id" in tree.get("props", {}):
+            found.append(tree["props"]["id"])
+        for value in tree.values():
+            found += ids(value)
+    elif isinstance(tree, list):
+        for value in tree:
+            found += ids(value)
+    return found

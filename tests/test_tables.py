@@ -1,0 +1,143 @@
+"""The dashboard's table builders and downloads, without a browser, on the demo data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from dashboard import data, downloads, tables
+
+TODAY = dt.date(2026, 1, 15)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def demo(demo_db):
+    """The dashboard's readers on the demo database."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MVH_DB", str(demo_db))
+        yield
+
+
+def cell(matrix: pd.DataFrame, country: str, quarter: str) -> dict:
+    return matrix.set_index(["country", "quarter"]).loc[(country, quarter)].to_dict()
+
+
+def test_the_matrix_shows_late_missing_and_on_time(reg):
+    matrix = tables.submission_matrix(data.submissions(), [], reg, TODAY)
+    assert len(matrix) == len(reg.countries) * len(reg.quarters)
+    late = cell(matrix, "RO", "2023-Q1")
+    assert (late["status"], late["days_late"], late["due"]) == ("late", 19, dt.date(2023, 4, 30))
+    assert tables.status_text(late) == "▲ Late (19 days)"
+    assert cell(matrix, "HU", "2022-Q3")["status"] == "missing"
+    assert matrix["status"].value_counts().to_dict() == {"on_time": 61, "late": 1, "missing": 1}
+
+
+def test_rejected_superseded_and_not_yet_due(reg):
+    subs = data.submissions()
+    second = subs[(subs["country"] == "BG") & (subs["quarter"] == "2022-Q2")].assign(version=2)
+    refused = [{"country": "HU", "quarter": "2022-Q3", "file_name": "HU.xlsx", "findings": []},
+               {"country": "BG", "quarter": "2022-Q2", "file_name": "BG.xlsx", "findings": []}]
+    matrix = tables.submission_matrix(pd.concat([subs, second]), refused, reg, dt.date(2023, 5, 1))
+    assert cell(matrix, "HU", "2022-Q3")["status"] == "rejected"
+    bg = cell(matrix, "BG", "2022-Q2")
+    assert tables.status_text(bg) == "✔ On time · ↻ 1 superseded · ⊘ 1 rejected"
+    assert cell(matrix, "AT", "2023-Q2")["status"] == "on_time"  # the demo has it already
+    late = tables.overdue(matrix, dt.date(2023, 5, 1))
+    assert late.to_dict("records") == [{
+        "country": "HU", "quarter": "2022-Q3", "due": dt.date(2022, 10, 30),
+        "overdue_since": dt.date(2022, 10, 31), "days_overdue": 183, "rejected_files": 1}]
+    empty = subs.iloc[0:0]
+    assert set(tables.submission_matrix(empty, [], reg, dt.date(2022, 2, 15))["status"]) == {
+        "missing", "not_due"}
+
+
+def test_persons_under_five_are_suppressed():
+    assert [tables.persons(v) for v in (0, 1, 4, 5, 1234, None)] == [0, "<5", "<5", 5, 1234, ""]
+
+
+def test_projection_continues_the_last_three_quarters():
+    projected = tables.projection([0, 5, 10, 30], ["Q5", "Q6"])
+    assert list(projected["central"]) == pytest.approx([42.5, 55])  # least squares: +12.5 a quarter
+    assert list(projected["low"]) == [35, 40] and list(projected["high"]) == [50, 70]
+    assert "target 60: the target is reached only at the fastest pace" in tables.outlook(
+        projected, 60)
+    assert tables.projection([10], ["Q2"]).empty and tables.projection([1, 2, 3], []).empty
+    assert tables.outlook(tables.projection([1, 2], []), 5).startswith("No projection")
+
+
+def test_entity_table_has_one_row_per_entity_with_its_history(reg):
+    history = data.sheet_rows("councils", "status", "2023-Q4")
+    table = tables.entity_table(history, reg, "council", data.counted("council", "2023-Q4"))
+    assert list(table["id"]) == [f"{c.code}-C1" for c in reg.countries]
+    hu = table.set_index("id").loc["HU-C1"]
+    assert (hu["status"], hu["2022-Q3"], hu["2023-Q1"]) == ("Active", "", "Established")
+    assert hu["counts_toward"] == "Migrant councils established"
+    assert table.set_index("id").loc["AT-C1", "counts_toward"] == "Migrant councils strengthened"
+    assert hu["sheet"] == reg.sheet("councils").label("hu") and hu["file_name"] == "HU_2023-Q4.xlsx"
+
+
+def test_breakdowns_add_up_to_the_kpis(reg, demo_db):
+    truth = data.kpis_at("2023-Q4").set_index(["id", "country"], drop=False)
+    activities = data.sheet_rows("activities", "participants_total", "2023-Q4")
+    parts = tables.breakdown(activities, reg)
+    total = truth[truth["country"].isna() & (truth["id"] == "direct_participants")]["value"].iloc[0]
+    assert parts.groupby("by")["participations"].sum().to_dict() == {"sex": total, "age": total}
+    assert tables.by_activity_type(activities, reg)["Participants"].sum() == total
+    channels = tables.by_channel(data.sheet_rows("outreach", "migrants_reached", "2023-Q4"), reg)
+    reached = truth[truth["country"].isna() & (truth["id"] == "migrants_reached")]["value"].iloc[0]
+    assert channels["migrants reached"].sum() == reached == 1_046_634
+    assert channels.iloc[0].to_dict() == {"channel": "Migrants in the council's territory",
+                                          "estimation method": "Official statistics",
+                                          "lines": 7, "migrants reached": 472_500}
+
+
+def test_findings_of_accepted_and_rejected_files(reg):
+    warnings = pd.DataFrame([{"country": "AT", "quarter": "2023-Q3", "file_name": "a.xlsx",
+                              "severity": "warning", "rule": "ignored_sheet", "message": "m"}])
+    rejected = [{"country": "AT", "quarter": "2023-Q3", "file_name": "b.xlsx", "rejected_at": "t",
+                 "findings": [{"severity": "error", "sheet": "S", "cell": "D3", "value": "-5",
+                               "rule": "min", "message": "not below 0"},
+                              {"severity": "warning", "sheet": "", "cell": "", "value": "x",
+                               "rule": "ignored_sheet", "message": "m"}]}]
+    found = tables.all_findings(warnings, rejected)
+    assert list(found["outcome"]) == ["accepted", "rejected", "rejected"]
+    counts = tables.findings_matrix(found, reg).set_index(["country", "quarter"])
+    assert counts.loc[("AT", "2023-Q3")].to_dict() == {"warnings": 1, "errors": 1}
+    assert tables.only(found, severity="error")["cell"].tolist() == ["D3"]
+
+
+def test_downloads_keep_partner_text_as_text():
+    frame = pd.DataFrame({"file": ["=HYPERLINK(\"x\")", "@sum", "plain"], "value": [1, -2, None]})
+    csv = downloads.to_csv(frame)
+    assert "'=HYPERLINK" in csv and "'@sum" in csv and ",-2" in csv
+    sheet = load_workbook(io.BytesIO(downloads.to_xlsx(frame, "table/1"))).active
+    assert sheet.title == "table1"
+    assert (sheet["A2"].value, sheet["A2"].data_type) == ("=HYPERLINK(\"x\")", "s")
+    assert (sheet["B3"].value, sheet["B4"].value) == (-2, None)
+
+
+def test_records_are_ready_for_json():
+    frame = pd.DataFrame({"day": [dt.date(2023, 1, 2)], "at": [pd.Timestamp("2023-01-02 10:11:12")],
+                          "missing": [float("nan")], "n": pd.Series([3], dtype="int64")})
+    assert tables.records(frame) == [{"day": "2023-01-02", "at": "2023-01-02 10:11:12",
+                                      "missing": None, "n": 3}]
+    assert type(tables.records(frame)[0]["n"]) is int
+
+
+def test_answers_are_kept_until_the_database_changes(tmp_path, monkeypatch):
+    db = tmp_path / "mvh.duckdb"
+    db.write_bytes(b"first")
+    monkeypatch.setenv("MVH_DB", str(db))
+    calls = []
+    reader = data.kept(lambda x: calls.append(x) or {"rows": [x]})
+    assert reader(1) == reader(1) == {"rows": [1]} and calls == [1]
+    reader(1)["rows"].append(2)  # a caller's copy: changing it changes nothing kept
+    assert reader(1) == {"rows": [1]} and calls == [1]
+    db.write_bytes(b"second, written by the ingest")
+    os.utime(db, ns=(1, 1))
+    assert reader(1) == {"rows": [1]} and calls == [1, 1]
