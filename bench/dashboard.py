@@ -35,10 +35,18 @@ VIEWS = ["/", "/countries", "/countries?country=BG", "/trends?kpi=migrants_reach
          "/provenance?kpi=migrants_reached&country=GR&as_of=2023-Q2"]
 
 
-def _samples(rows: dict) -> dict[str, list[tuple]]:
+def _samples(rows: dict, tmp: Path) -> dict[str, list[tuple]]:
     """Sample inputs of each callback, by its first input: (label, inputs, state, match, changed)."""
+    import base64
+
     table = {"table": "submissions-versions"}
+    workbook = tmp / "raw" / "BG_2022-Q3.xlsx"
+    contents = "data:application/octet-stream;base64," + base64.b64encode(workbook.read_bytes()).decode()
+    marked = str(tmp / "uploads" / "sample.checked.xlsx")
     return {
+        "upload-file": [("upload: check a workbook", [contents], [workbook.name, ""], None, 0)],
+        "upload-annotated-button": [("upload: download the marked workbook", [1], [marked], None, 0)],
+        "upload-template-button": [("upload: blank template", [1], ["BG", "2022-Q3", ""], None, 0)],
         "overview-as-of": [("overview: as-of picker", ["2022-Q3"], [], None, 0)],
         "countries-kpi": [("countries: status picker", ["migrants_reached", "2022-Q3"], [], None, 0)],
         "countries-country": [("countries: country picker", ["BG", "2023-Q4"], [], None, 0)],
@@ -53,6 +61,16 @@ def _samples(rows: dict) -> dict[str, list[tuple]]:
         "download-csv": [("download 62 rows as CSV", [1, None], [rows], table, 0),
                          ("download 62 rows as XLSX", [None, 1], [rows], table, 1)],
     }
+
+
+def _check_once(tmp: Path) -> None:
+    """A marked workbook for the download callback to send."""
+    from dashboard.pages.upload import uploads_dir
+    from pipelines import check, registry
+
+    uploads_dir().mkdir(parents=True, exist_ok=True)
+    check.check(tmp / "raw" / "BG_2022-Q3.xlsx", registry.get(),
+                annotated=uploads_dir() / "sample.checked.xlsx")
 
 
 def _views(registered: list[str]) -> list[str]:
@@ -89,7 +107,8 @@ def callbacks(reg, tmp: Path) -> list[Row]:
     client = create_app().server.test_client()
     client.get("/")  # the first request, on which Dash runs every layout once
     samples = _samples({"columns": list(data.submissions().columns),
-                        "rows": tables.records(data.submissions())})
+                        "rows": tables.records(data.submissions())}, tmp)
+    _check_once(tmp)
     rows: list[Row] = []
     for spec in dependencies(client):
         if spec.get("clientside_function"):
