@@ -23,6 +23,15 @@ DbOption = Annotated[
 ]
 
 
+def _open(database: Path | None):
+    """The database, read-only; exit 2 with what to do when there is none yet."""
+    try:
+        return db.connect(database)
+    except db.NoDatabase as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
 def _registry() -> registry.Registry:
     try:
         return registry.get()
@@ -144,11 +153,7 @@ def kpis(
     from pipelines import kpis as k
 
     reg = _registry()
-    try:
-        con = db.connect(database)
-    except db.NoDatabase as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+    con = _open(database)
     try:
         quarter = (as_of or k.latest_quarter(con, reg)).upper()
         frame = k.compute(con, reg, quarter)
@@ -188,11 +193,7 @@ def history(
 
     reg = _registry()
     country, quarter = country.upper(), quarter.upper()
-    try:
-        con = db.connect(database)
-    except db.NoDatabase as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+    con = _open(database)
     try:
         report = []
         listed = versions.listed(con, country, quarter)
