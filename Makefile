@@ -46,7 +46,7 @@ system-deps: ## Install Chromium and LibreOffice for the browser and file tests,
 	@if command -v chromium >/dev/null && command -v soffice >/dev/null; then exit 0; fi; \
 	echo "==> installing $(SYSTEM_PACKAGES)"; \
 	SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	$$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES)
+	$$SUDO apt-get update -q && $$SUDO apt-get install -y -q $(SYSTEM_PACKAGES)
 
 test: setup system-deps ## Run every test (unit, files, database, headless Chromium)
 	@echo "==> running the tests"
