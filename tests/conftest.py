@@ -20,7 +20,6 @@ import pytest
 from pipelines import demo_data, ingest, registry
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 # Debian's Chromium, headless, quiet: no sandbox (root), no GPU, no calls home
