@@ -82,7 +82,8 @@ def ingest_path(reg, tmp: Path) -> list[Row]:
 
 def check_speed(reg, tmp: Path) -> list[Row]:
     """One typical workbook, warm; then 100,000 activity rows against a bare openpyxl read."""
-    typical = sorted((tmp / "raw").glob("*.xlsx"))[len(list((tmp / "raw").glob("*.xlsx"))) // 2]
+    workbooks = sorted((tmp / "raw").glob("*.xlsx"))
+    typical = workbooks[len(workbooks) // 2]
 
     def check(path):
         book = read.read(path, reg)

@@ -193,6 +193,11 @@ def history(
 
     reg = _registry()
     country, quarter = country.upper(), quarter.upper()
+    if country not in {c.code for c in reg.countries} or quarter not in reg.quarters:
+        console.print(f"[red]{country} {quarter} is not a country and quarter of the project; countries: "
+                      f"{', '.join(c.code for c in reg.countries)}, quarters {reg.quarters[0]} to "
+                      f"{reg.quarters[-1]}[/red]")
+        raise typer.Exit(2)
     con = _open(database)
     try:
         report = []

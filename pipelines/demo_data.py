@@ -120,7 +120,7 @@ def _council(country: Country, quarter: str, index: int, rng: random.Random) -> 
         "level": "regional" if country.code in REGIONAL else "local",
         "support_type": "establish" if new else "strengthen",
         "status": status,
-        "status_date": quarters.first_day(_quarter_at(quarter, index, since))
+        "status_date": quarters.first_day(quarters.shift(quarter, since - index))
         + dt.timedelta(days=15),
         "members_total": members,
         "members_female": round(members * 0.42),
@@ -146,13 +146,6 @@ def _save_reproducibly(wb, path: Path, moment: dt.datetime) -> None:
             )
 
 
-def _quarter_at(quarter: str, index: int, at: int) -> str:
-    """The quarter `at` of the project, counted from `quarter`, which is number `index`."""
-    year, q = quarters.parse(quarter)
-    number = year * 4 + q - 1 - (index - at)
-    return f"{number // 4}-Q{number % 4 + 1}"
-
-
 def _authorities(country: Country, quarter: str, index: int) -> list[dict]:
     goal = AUTHORITY_GOAL[country.code]
     status = "supporting" if index >= goal else "engaged" if index >= goal - 2 else "contacted"
@@ -168,7 +161,7 @@ def _authorities(country: Country, quarter: str, index: int) -> list[dict]:
             "level": "regional" if country.code in REGIONAL else "local",
             "council_id": f"{country.code}-C1",
             "status": status,
-            "status_date": quarters.first_day(_quarter_at(quarter, index, since))
+            "status_date": quarters.first_day(quarters.shift(quarter, since - index))
             + dt.timedelta(days=20),
             "commitment": "Council decision of support" if status == "supporting" else None,
             "evidence": "Decision published on the authority's website"
@@ -184,7 +177,7 @@ def _authorities(country: Country, quarter: str, index: int) -> list[dict]:
                 "level": "national",
                 "council_id": None,
                 "status": "supporting",
-                "status_date": quarters.first_day(_quarter_at(quarter, index, 2))
+                "status_date": quarters.first_day(quarters.shift(quarter, 2 - index))
                 + dt.timedelta(days=10),
                 "commitment": "Letter of support",
                 "evidence": "Letter on file",

@@ -78,11 +78,12 @@ def ingest(
         known = {row[0] for row in con.execute("SELECT submission_id FROM submissions").fetchall()}
         outcomes, books = [], {}
         for path in progress(files):
-            sha = hashlib.sha256(path.read_bytes()).hexdigest()
+            data = path.read_bytes()
+            sha = hashlib.sha256(data).hexdigest()
             if sha in known or sha in books:
                 outcomes.append(Outcome(path, sha, "unchanged"))
                 continue
-            books[sha] = read.read(path, registry)
+            books[sha] = read.read(path, registry, data)
             outcomes.append(Outcome(path, sha, "pending"))
         past = history.load(con, registry)
         batch = list(books.values())

@@ -32,11 +32,16 @@ def last_day(quarter: str) -> dt.date:
     return dt.date(year, 3 * q + 1, 1) - dt.timedelta(days=1)
 
 
+def shift(quarter: str, by: int) -> str:
+    """The quarter `by` quarters after (or, negative, before) the one given."""
+    year, q = parse(quarter)
+    number = year * 4 + q - 1 + by
+    return f"{number // 4}-Q{number % 4 + 1}"
+
+
 def between(start: dt.date, end: dt.date) -> list[str]:
     """Every quarter touched by the period from start to end, in order."""
-    quarters, year, q = [], *parse(of_date(start))
-    last = parse(of_date(end))
-    while (year, q) <= last:
-        quarters.append(f"{year}-Q{q}")
-        year, q = (year + 1, 1) if q == 4 else (year, q + 1)
-    return quarters
+    found, last = [of_date(start)], of_date(end)
+    while parse(found[-1]) < parse(last):
+        found.append(shift(found[-1], 1))
+    return found

@@ -93,10 +93,11 @@ def normalise(text: object) -> str:
     return re.sub(r"\s+", " ", text).strip().rstrip("*:").strip().casefold()
 
 
-def read(path: Path | str, registry: Registry) -> ReadBook:
-    """Read a workbook; problems are collected in `findings`, never raised."""
+def read(path: Path | str, registry: Registry, data: bytes | None = None) -> ReadBook:
+    """Read a workbook (its bytes given, or read from `path`); problems are collected in
+    `findings`, never raised."""
     path = Path(path)
-    data = path.read_bytes()
+    data = path.read_bytes() if data is None else data
     book = ReadBook(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
     book.findings.extend(container.check(data))
     if book.findings:

@@ -64,6 +64,9 @@ def changed_cells(con: duckdb.DuckDBPyConnection, registry: Registry, old: str, 
 def kpi_effect(con: duckdb.DuckDBPyConnection, registry: Registry, country: str, quarter: str,
                version: int) -> list[dict]:
     """Each KPI of the country and of the project, as of the quarter, before and after a version."""
+    registry.country(country)  # the values go into view definitions: only known ones
+    if quarter not in registry.quarters:
+        raise ValueError(f"{quarter} is not a quarter of the project")
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW known_before AS SELECT * FROM submissions
         WHERE NOT (country = '{country}' AND quarter = '{quarter}' AND version >= {int(version)})

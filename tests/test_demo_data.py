@@ -38,3 +38,10 @@ def test_workbooks_are_in_the_partners_language(demo_dir, reg):
     book = read.read(demo_dir / "GR_2022-Q2.xlsx", reg)
     assert book.sheets["activities"].name == reg.sheet("activities").label("el")
     assert book.stamp["language"] == "el"
+
+
+def test_quarters_shift_across_years():
+    from pipelines import quarters
+
+    assert [quarters.shift("2022-Q4", n) for n in (-4, -1, 0, 1, 5)] == [
+        "2021-Q4", "2022-Q3", "2022-Q4", "2023-Q1", "2024-Q1"]

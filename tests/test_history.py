@@ -114,3 +114,11 @@ def test_history_lists_versions_changed_cells_and_kpi_effect(reg, demo_dir, tmp_
     assert effect[("councils_established", None)] == 0
     text = mvh("history", "--country", "RO", "--quarter", "2023-Q2", db=db_path).stdout
     assert "v2 RO_2023-Q2 v2.xlsx" in text and "migrants_reached" in text
+
+
+def test_history_refuses_an_unknown_country_or_quarter(db_path, demo_dir, reg):
+    ingest.ingest([demo_dir / "AT_2022-Q1.xlsx"], reg, db_path)
+    for args in (["--country", "XX", "--quarter", "2022-Q1"], ["--country", "AT", "--quarter", "2022-Q1'"]):
+        result = mvh("history", *args, db=db_path, check=False)
+        assert result.returncode == 2
+        assert "not a country and quarter of the project" in " ".join(result.stdout.split())
