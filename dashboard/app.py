@@ -1,12 +1,15 @@
-"""The Dash app: a thin shell with the navigation built from the page registry."""
+"""The Dash app: a thin shell with the navigation built from the page registry, for the user's role."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import dash
 from dash import Dash, dcc, html
+from flask_wtf.csrf import generate_csrf
 
+from dashboard import auth
 from pipelines import registry
 
 HERE = Path(__file__).resolve().parent
@@ -26,17 +29,34 @@ def create_app() -> Dash:
     # Dash sends an upload as base64 in one JSON request: refuse more than the largest workbook
     # accepted (20 MB, a third more once encoded) with 413 instead of reading it.
     app.server.config["MAX_CONTENT_LENGTH"] = 30 * 1024 * 1024
-    app.layout = html.Div([
+    auth.init(app.server)
+    auth.guard_layouts()
+    app.layout = functools.partial(shell, reg)
+    return app
+
+
+def shell(reg) -> html.Div:
+    """The frame of every page, for the user of the request: the pages they may open, who they
+    are and a logout button. Empty of pages for the anonymous call Dash makes when it starts."""
+    user = auth.current()
+    account = html.Div([
+        html.Span(f"{user.username} · {user.role}" + (f" · {user.country}" if user.country else ""),
+                  id="account-name"),
+        html.Form([dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+                   html.Button("Log out", type="submit", id="logout")],
+                  method="post", action="/logout"),
+    ], className="account") if user else None
+    return html.Div([
         html.A("Skip to content", href="#main", className="skip-link"),
         html.Header([
             html.Div([html.Strong(reg.project.name), html.Span(" impact monitor")],
                      className="brand"),
             html.Nav([dcc.Link(page["name"], href=page["relative_path"], className="nav-link")
-                      for page in dash.page_registry.values()], className="nav",
+                      for page in auth.pages_for(user)], className="nav",
                      **{"aria-label": "Pages"}),
+            account,
         ], className="top"),
         html.Main(dash.page_container, id="main", tabIndex="-1"),
         html.Footer(f"{reg.project.fund} · grant {reg.project.grant} · "
                     f"{reg.project.start:%d %b %Y} – {reg.project.end:%d %b %Y}", className="foot"),
     ])
-    return app

@@ -1,8 +1,9 @@
-"""The `mvh` command: template, demo data, check, ingest, KPIs and the dashboard."""
+"""The `mvh` command: template, demo data, check, ingest, KPIs, the dashboard and its accounts."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -13,9 +14,11 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from pipelines import db, registry
+from pipelines import cli_accounts, db, registry
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+app.add_typer(cli_accounts.users, name="users")
+app.command("audit")(cli_accounts.audit)
 console = Console()
 DbOption = Annotated[
     Path | None,
@@ -30,6 +33,12 @@ def _open(database: Path | None):
     except db.NoDatabase as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
+
+
+def _use(database: Path | None) -> None:
+    """Make --db the database of everything this command touches (accounts and audit too)."""
+    if database:
+        os.environ["MVH_DB"] = str(database)
 
 
 def _registry() -> registry.Registry:
@@ -116,6 +125,7 @@ def ingest(
     """Validate workbooks and load the good ones; print one line per file."""
     from pipelines.ingest import ingest as run
 
+    _use(database)
     reg = _registry()
     started = time.perf_counter()
     show = (
@@ -127,7 +137,15 @@ def ingest(
         if sys.stderr.isatty()
         else (lambda items: items)
     )
+    from pipelines import accounts, uploads
+
+    queued = uploads.drain(reg, database, timeout=None)  # web uploads left queued come first
+    if queued:
+        console.print(f"ingested {queued} queued upload(s) from the web first")
     outcomes = run(paths or [db.DEFAULT_RAW], reg, database, uploaded_by, progress=show)
+    for outcome in outcomes:
+        accounts.record_ingest(uploaded_by or cli_accounts.actor(), outcome.status, outcome.country,
+                               outcome.quarter, outcome.version, outcome.path.name)
     for outcome in outcomes:
         console.print(outcome.line(), highlight=False, soft_wrap=True)
     counts = {
@@ -239,14 +257,16 @@ def serve(
     database: DbOption = None,
 ) -> None:
     """Serve the dashboard (http://127.0.0.1:8050 by default)."""
-    import os
-
-    if database:
-        os.environ["MVH_DB"] = str(database)
+    _use(database)
+    if host in ("127.0.0.1", "localhost", "::1"):  # plain http on this machine only
+        os.environ.setdefault("MVH_INSECURE_COOKIES", "1")
     from dashboard.app import create_app
+    from pipelines import uploads
 
+    app_ = create_app()
+    uploads.start_drainer(_registry())
     console.print(f"dashboard on http://{host}:{port}  (database {db.path()})")
-    create_app().run(host=host, port=port, debug=debug)
+    app_.run(host=host, port=port, debug=debug)
 
 
 @app.command()
@@ -267,41 +287,22 @@ def export(
     ] = None,
 ) -> None:
     """Write the EU reporting export pack; the data it uses is frozen as a snapshot."""
-    import datetime as dt
-
-    from pipelines import export as ex
-    from pipelines import export_write
+    from pipelines import accounts, export_write
     from pipelines import snapshot as snap
 
+    _use(database)
     reg = _registry()
     try:
-        if fmt not in ("xlsx", "csv"):
-            raise ValueError(f"--format {fmt!r} is not known; use xlsx or csv")
-        if snapshot and (period or as_of):
-            raise ValueError("a snapshot fixes its period and as-of quarter; give --snapshot alone")
-        if not snapshot:
-            if not period:
-                raise ValueError("give --period, e.g. --period 2022-Q1..2022-Q4 (or --snapshot ID)")
-            span = ex.parse_period(period, reg)
-            snapshot = snap.take(database, reg, str(span), ex.check_as_of(as_of, span, reg))
-        frozen = snap.load(snap.directory(database), snapshot)
+        output, manifest = export_write.produce(database, reg, fmt, output, period, as_of, snapshot)
     except (ValueError, db.NoDatabase, snap.SnapshotError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    try:
-        pack = ex.build(frozen, dt.datetime.now())
-    finally:
-        frozen.close()
-    span, as_of = frozen.manifest["period"], frozen.manifest["as_of"]
-    output = output or Path(f"MVH_export_{span.replace('..', '_')}_{frozen.id}.{fmt}")
-    if fmt == "csv":
-        output = output.with_suffix(".zip") if output.suffix != ".zip" else output
-    output.parent.mkdir(parents=True, exist_ok=True)
-    (export_write.write_csv_zip if fmt == "csv" else export_write.write_xlsx)(pack, output)
-    used = len(frozen.manifest["submissions"])
+    used = len(manifest["submissions"])
+    accounts.record("export", cli_accounts.actor(), output.name, detail=f"period {manifest['period']}, "
+                    f"as of {manifest['as_of']}, snapshot {manifest['id']}")
     console.print(
-        f"wrote {output}: period {span}, as of {as_of}, {used} submission(s), "
-        f"snapshot {frozen.id}",
+        f"wrote {output}: period {manifest['period']}, as of {manifest['as_of']}, {used} submission(s), "
+        f"snapshot {manifest['id']}",
         highlight=False,
         soft_wrap=True,
     )

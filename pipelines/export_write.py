@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines import export, snapshot
 from pipelines.export import SUPPRESSED, Chart, Pack, Table
+from pipelines.registry import Registry
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 NUMBER_FORMAT = "#,##0"
@@ -190,3 +192,31 @@ def _csv_cell(value) -> str:
 
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def produce(database: Path | str | None, registry: Registry, fmt: str = "xlsx",
+            output: Path | None = None, period: str | None = None, as_of: str | None = None,
+            snapshot_id: str | None = None) -> tuple[Path, dict]:
+    """Freeze a snapshot (or take a stored one) and write its pack: (the file, the snapshot's
+    manifest with its id). Raises ValueError, db.NoDatabase or SnapshotError with what to fix."""
+    if fmt not in ("xlsx", "csv"):
+        raise ValueError(f"--format {fmt!r} is not known; use xlsx or csv")
+    if snapshot_id and (period or as_of):
+        raise ValueError("a snapshot fixes its period and as-of quarter; give --snapshot alone")
+    if not snapshot_id:
+        if not period:
+            raise ValueError("give --period, e.g. --period 2022-Q1..2022-Q4 (or --snapshot ID)")
+        span = export.parse_period(period, registry)
+        snapshot_id = snapshot.take(database, registry, str(span), export.check_as_of(as_of, span, registry))
+    frozen = snapshot.load(snapshot.directory(database), snapshot_id)
+    try:
+        pack = export.build(frozen, dt.datetime.now())
+    finally:
+        frozen.close()
+    span = frozen.manifest["period"]
+    output = output or Path(f"MVH_export_{span.replace('..', '_')}_{frozen.id}.{fmt}")
+    if fmt == "csv" and output.suffix != ".zip":
+        output = output.with_suffix(".zip")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    (write_csv_zip if fmt == "csv" else write_xlsx)(pack, output)
+    return output, {**frozen.manifest, "id": frozen.id}

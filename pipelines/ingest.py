@@ -5,6 +5,8 @@ Each file is identified by the sha256 of its bytes. A file already in the databa
 the database is not touched; an accepted file's bytes are stored under files/ and it is loaded
 in one transaction, as the next version of its country and quarter (superseding earlier ones,
 which stay on record). Files of one call arrive in order of modification time, then name.
+The database is written through the single writer (pipelines/writer.py): one ingest at a time,
+readers see its work when it is published.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines import db, history, load, read, validate
+from pipelines import db, history, load, read, validate, writer
 from pipelines.findings import Finding, has_errors
 from pipelines.registry import Registry
 
@@ -33,6 +35,7 @@ class Outcome:
     quarter: str = ""
     version: int | None = None
     findings: list[Finding] = field(default_factory=list)
+    language: str = ""  # the workbook's, from its stamp: the language of its messages
 
     def line(self) -> str:
         what = f"{self.country} {self.quarter}".strip()
@@ -70,9 +73,25 @@ def ingest(
     uploader_country: str | None = None,
     progress: Callable[[Iterable], Iterable] = lambda items: items,
 ) -> list[Outcome]:
-    """Ingest the files; return one outcome per file, in the order they were taken."""
+    """Ingest the files; return one outcome per file, in the order they were taken.
+
+    Waits for the writer lock, writes to the working copy and publishes it (pipelines/writer.py).
+    """
+    with writer.writing(db_path) as work:
+        return ingest_into(work, paths, registry, uploaded_by, uploader_country, progress)
+
+
+def ingest_into(
+    work: Path,
+    paths: Iterable[Path | str],
+    registry: Registry,
+    uploaded_by: str | None = None,
+    uploader_country: str | None = None,
+    progress: Callable[[Iterable], Iterable] = lambda items: items,
+) -> list[Outcome]:
+    """Ingest into the working copy `work`; the caller holds the writer lock."""
     files = expand(paths)
-    con = db.connect(db_path, read_only=False)
+    con = db.connect(work, read_only=False)
     try:
         load.ensure_schema(con, registry)
         known = {row[0] for row in con.execute("SELECT submission_id FROM submissions").fetchall()}
@@ -92,12 +111,9 @@ def ingest(
             if outcome.status == "pending":
                 book = books[outcome.sha256]
                 found = results[book.sha256]
-                outcome.country, outcome.quarter, outcome.findings = (
-                    book.country,
-                    book.quarter,
-                    found,
-                )
-                _settle(con, registry, book, outcome, db_path, uploaded_by)
+                outcome.country, outcome.quarter, outcome.findings = book.country, book.quarter, found
+                outcome.language = book.stamp.get("language") or ""
+                _settle(con, registry, book, outcome, work, uploaded_by)
         return outcomes
     finally:
         con.close()

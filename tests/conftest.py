@@ -18,8 +18,11 @@ from pathlib import Path
 import pytest
 
 from pipelines import demo_data, ingest, registry
+from tests.dash_client import PASSWORD, add_accounts
 
 ROOT = Path(__file__).resolve().parent.parent
+# Sessions signed with a key of the test run, not one written into data/processed.
+os.environ.setdefault("MVH_SECRET_KEY", os.urandom(16).hex())
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 # Debian's Chromium, headless, quiet: no sandbox (root), no GPU, no calls home
@@ -55,7 +58,10 @@ def demo_db(tmp_path_factory, reg, demo_dir) -> Path:
     path = tmp_path_factory.mktemp("db") / "mvh.duckdb"
     outcomes = ingest.ingest([demo_dir], reg, path)
     assert [o.status for o in outcomes] == ["accepted"] * len(outcomes)
+    add_accounts(path)
     return path
+
+
 
 
 @pytest.fixture
@@ -92,6 +98,7 @@ def served(db: Path):
     """`mvh serve` on a database and a free port, for as long as the block runs; yields its URL."""
     port = _free_port()
     env = {**os.environ, "MVH_DB": str(db)}
+    add_accounts(db)
     log = tempfile.TemporaryFile()  # a pipe nobody reads would fill up and stall the server
     proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "serve", "--port", str(port)],
                             env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
@@ -138,25 +145,38 @@ def browser():
         b.close()
 
 
-def _watched(browser, width: int, height: int, mobile: bool):
-    """A fresh page that records console errors; the test fails if any appear."""
+def sign_in(pg, url: str, username: str = "manager") -> None:
+    """Log a browser page in through the login form."""
+    pg.goto(f"{url}/login")
+    pg.fill("#username", username)
+    pg.fill("#password", PASSWORD)
+    pg.click("button[type=submit]")
+    pg.wait_for_selector("#account-name")
+
+
+def _watched(browser, url: str, width: int, height: int, mobile: bool):
+    """A fresh page, logged in as the manager, that records console errors; the test fails if any
+    appear."""
     context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=mobile)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     pg.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(pg, url)
     yield pg
     context.close()
     assert errors == [], f"errors in the browser console: {errors}"
 
 
 @pytest.fixture
-def page(browser):
-    """A laptop-sized page (1280 px); the test fails on any error in the browser console."""
-    yield from _watched(browser, 1280, 900, mobile=False)
+def page(browser, dashboard_url):
+    """A laptop-sized page (1280 px) on the demo dashboard, logged in as the manager; the test
+    fails on any error in the browser console."""
+    yield from _watched(browser, dashboard_url, 1280, 900, mobile=False)
 
 
 @pytest.fixture
-def phone(browser):
-    """A phone-sized page (390 px); the test fails on any error in the browser console."""
-    yield from _watched(browser, 390, 844, mobile=True)
+def phone(browser, dashboard_url):
+    """A phone-sized page (390 px) on the demo dashboard, logged in as the manager; the test fails
+    on any error in the browser console."""
+    yield from _watched(browser, dashboard_url, 390, 844, mobile=True)

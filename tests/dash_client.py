@@ -1,11 +1,58 @@
-"""Drive the Dash app without a browser: render a page or fire any callback through Flask's test
-client, as the browser would (used by tests/test_dashboard_layouts.py and bench/run.py)."""
+"""Drive the Dash app without a browser: log in, render a page or fire any callback through
+Flask's test client, as the browser would (used by the dashboard tests and bench/)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
+from pathlib import Path
+
+from pipelines import accounts, registry
 
 PAGES_OUTPUT = "_pages_content.children"
+
+
+PASSWORD = "a long test password"
+ACCOUNTS = {"manager": ("manager", None), "admin": ("admin", None),
+            "partner-ro": ("partner", "RO"), "partner-bg": ("partner", "BG")}
+
+
+def add_accounts(db: Path) -> None:
+    """The test accounts (ACCOUNTS, all with PASSWORD) beside a database."""
+    with using(db):
+        codes = tuple(c.code for c in registry.get().countries)
+        for username, (role, country) in ACCOUNTS.items():
+            if accounts.get(username) is None:
+                accounts.add(username, role, PASSWORD, country, codes)
+
+
+@contextlib.contextmanager
+def using(db: Path):
+    """$MVH_DB set to `db` for the block: the database, accounts and files the code uses."""
+    before = os.environ.get("MVH_DB")
+    os.environ["MVH_DB"] = str(db)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("MVH_DB", None)
+        else:
+            os.environ["MVH_DB"] = before
+
+
+def login(client, username: str = "manager", password: str = PASSWORD):
+    """Log a Flask test client in through the login form, as a browser would; afterwards it sends
+    the CSRF header Dash's renderer sends. Returns the login response."""
+    form = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    response = client.post("/login", data={"username": username, "password": password,
+                                           "csrf_token": token})
+    cookie = client.get_cookie("_csrf_token") or (client.get("/") and client.get_cookie("_csrf_token"))
+    if cookie:
+        client.environ_base["HTTP_X_CSRFTOKEN"] = cookie.value
+    return response
 
 
 def dependencies(client) -> list[dict]:

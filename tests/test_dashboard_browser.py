@@ -48,13 +48,10 @@ def test_the_chart_is_drawn(page, dashboard_url):
     assert page.locator("#overview-progress .scatterlayer .trace").count() == 8
 
 
-def test_the_overview_fits_a_phone(browser, dashboard_url):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-    phone = context.new_page()
+def test_the_overview_fits_a_phone(phone, dashboard_url):
     phone.goto(f"{dashboard_url}/")
     phone.wait_for_selector("#overview-value-migrants_reached")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-    context.close()
 
 
 def test_keyboard_reaches_the_navigation_and_the_quarter_picker(page, dashboard_url):

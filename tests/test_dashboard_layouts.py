@@ -1,4 +1,4 @@
-"""Every page and callback through Flask's test client (no browser): no database, an anonymous
+"""Every page and callback through Flask's test client (no browser): no database, a logged-in
 first request, odd URLs, the URL filters and the downloads."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import dash
 import pytest
 from openpyxl import load_workbook
 
-from tests.dash_client import dependencies, fire, ids, render, text
+from tests.dash_client import add_accounts, dependencies, fire, ids, login, render, text
 
 NEEDS_DATA = {"/", "/countries", "/trends", "/entities", "/people", "/submissions", "/quality",
-              "/provenance"}
+              "/provenance", "/export"}
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +25,11 @@ def app():
 
 @pytest.fixture
 def client(app, demo_db, monkeypatch):
+    """A test client logged in as the manager."""
     monkeypatch.setenv("MVH_DB", str(demo_db))
-    return app.server.test_client()
+    client = app.server.test_client()
+    login(client)
+    return client
 
 
 def pages() -> list[str]:
@@ -37,8 +40,9 @@ def spec_for(client, output: str) -> dict:
     return next(s for s in dependencies(client) if s["output"].startswith(output))
 
 
-def test_the_first_request_renders_every_page_anonymously(client):
-    assert len(pages()) >= 9
+def test_every_page_renders_for_the_manager_or_the_admin(client):
+    assert len(pages()) >= 11
+    login(client, "admin")
     for path in pages():
         assert client.get(path).status_code == 200, path
         shown = render(client, path)
@@ -48,7 +52,9 @@ def test_the_first_request_renders_every_page_anonymously(client):
 
 def test_every_page_copes_with_no_database(app, tmp_path, monkeypatch):
     monkeypatch.setenv("MVH_DB", str(tmp_path / "nothing-yet.duckdb"))
+    add_accounts(tmp_path / "nothing-yet.duckdb")
     client = app.server.test_client()
+    login(client)
     for path in pages():
         shown = render(client, path)
         assert shown.status_code == 200, path

@@ -1,7 +1,9 @@
-"""The upload page in headless Chromium: a good and a bad workbook, the marked copy, the template."""
+"""The upload page in headless Chromium: a good and a bad workbook checked, the marked copy, the
+template; a partner submitting its workbook, and another country's."""
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 from openpyxl import load_workbook
 
@@ -10,9 +12,11 @@ from tests.workbooks import edited
 pytestmark = pytest.mark.browser
 
 
-def open_upload(page, dashboard_url):
+def open_upload(page, dashboard_url, mode: str = "check"):
+    """The upload page; "check" only checks (the demo database is shared by the tests)."""
     page.goto(f"{dashboard_url}/upload")
     page.wait_for_selector("#upload-file")
+    page.check(f"#upload-mode input[value={mode}]")
 
 
 def drop(page, path):
@@ -33,7 +37,7 @@ def test_a_bad_workbook_lists_its_findings_in_the_partners_language(page, dashbo
     bad = edited(demo_dir / "HU_2023-Q1.xlsx", tmp_path / "HU_2023-Q1.xlsx", {(sheet, "H3"): 500})
     open_upload(page, dashboard_url)
     drop(page, bad)
-    assert "1 error(s)" in page.inner_text("#upload-verdict")
+    assert "1 error(s): the workbook would be refused" in page.inner_text("#upload-verdict")
     cells = page.locator("#upload-findings tbody tr").first.locator("td").all_inner_texts()
     assert cells[:3] == ["error", sheet, "G3"]
     assert "'Nők'" in cells[4]  # the Hungarian label of 'Female'
@@ -63,3 +67,39 @@ def test_the_blank_template_downloads(page, dashboard_url, reg, tmp_path):
     info.value.save_as(path)
     assert info.value.suggested_filename == f"MVH_AT_{reg.quarters[-1]}.xlsx"
     assert reg.sheet("cover").label("de") in load_workbook(path).sheetnames
+
+
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory, demo_dir, reg):
+    """A dashboard of its own, on a database with Romania's reports up to 2023-Q3."""
+    from pipelines import ingest
+    from tests.conftest import served
+
+    db = tmp_path_factory.mktemp("submit") / "mvh.duckdb"
+    ingest.ingest(sorted(p for p in demo_dir.glob("RO_*.xlsx") if "2023-Q4" not in p.name), reg, db)
+    with served(db) as url:
+        yield url, db
+
+
+def test_a_partner_submits_its_workbook_and_it_counts(browser, own_server, demo_dir):
+    from tests.conftest import sign_in
+
+    url, db = own_server
+    page = browser.new_page()
+    sign_in(page, url, "partner-ro")
+    assert "RO" in page.inner_text("#account-name")
+    open_upload(page, url, mode="submit")
+    drop(page, demo_dir / "RO_2023-Q4.xlsx")
+    assert "Loaded as RO 2023-Q4 version 1" in page.inner_text("#upload-verdict")
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT uploaded_by FROM submissions WHERE country = 'RO' AND quarter = "
+                           "'2023-Q4'").fetchall() == [("partner-ro",)]
+    page.evaluate("document.querySelector('#upload-verdict').textContent = 'waiting'")
+    page.set_input_files("#upload-file input[type=file]", str(demo_dir / "BG_2023-Q4.xlsx"))
+    page.wait_for_function("!document.querySelector('#upload-verdict').textContent.includes('waiting')",
+                           timeout=60_000)
+    assert "the workbook was not loaded" in page.inner_text("#upload-verdict")
+    assert "RO" in page.inner_text("#upload-findings")  # says whose country the account may submit for
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM submissions WHERE country = 'BG'").fetchone() == (0,)
+    page.close()

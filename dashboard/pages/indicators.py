@@ -12,7 +12,8 @@ from dashboard import ui
 from pipelines import registry
 from pipelines.registry import Kpi, Registry
 
-dash.register_page(__name__, path="/indicators", name="Indicators", title="Indicators", order=7)
+dash.register_page(__name__, path="/indicators", name="Indicators", title="Indicators", order=7,
+                   access="partner")
 
 MEASURES = {"stock": "entities, each counted once by its latest status; never summed over quarters",
             "flow": "summed over the quarters up to the as-of quarter"}

@@ -13,7 +13,8 @@ from dashboard import data, figures, ui
 from dashboard.ui import number, status_badge
 from pipelines import registry
 
-dash.register_page(__name__, path="/", name="Overview", title="Overview", order=0)
+dash.register_page(__name__, path="/", name="Overview", title="Overview", order=0,
+                   access="partner")
 
 
 def layout(as_of: str | None = None, **_query) -> html.Div:

@@ -11,7 +11,8 @@ from dash import dcc, html
 from dashboard import data, tables, ui
 from pipelines import registry
 
-dash.register_page(__name__, path="/quality", name="Data quality", title="Data quality", order=6)
+dash.register_page(__name__, path="/quality", name="Data quality", title="Data quality", order=6,
+                   access="partner")
 
 WARNING, ERROR = "▲", "✖"
 

@@ -18,7 +18,8 @@ from dashboard import data, downloads, tables, ui
 from pipelines import registry
 
 dash.register_page(__name__, path="/submissions", name="Submissions", title="Submissions",
-                   order=5)
+                   order=5,
+                   access="partner")
 
 
 def layout(**_query) -> html.Div:

@@ -1,57 +1,74 @@
-"""Upload: drop a workbook, see its findings at once in the partner's language, download it marked.
+"""Upload: drop a workbook; it is checked and, without errors, loaded; findings at once in the
+partner's language, the workbook with its cells marked to download.
 
-Also the blank template for a country and quarter. The uploaded bytes are kept, named by their
-hash, in data/processed/uploads/ (beside the database); checking never writes to the database.
+Partners upload for their own country only; managers for any. The bytes are kept first, named by
+their hash, in data/processed/uploads/ (pipelines/uploads.py), then the file queues for the
+single writer: simultaneous uploads each wait their turn and get their own answer. "Only check"
+validates without loading. The blank template of a country and quarter is here too.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
+import binascii
 import io
 
 import dash
+import flask
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
+from dashboard import auth
 from dashboard.ui import status_badge
-from pipelines import check, db, registry, template
+from pipelines import accounts, annotate, check, container, registry, template, uploads
+from pipelines.findings import Finding
+from pipelines.ingest import ANNOTATED_SUFFIX
 
-dash.register_page(__name__, path="/upload", name="Upload", title="Upload", order=9)
+dash.register_page(__name__, path="/upload", name="Upload", title="Upload", order=9,
+                   access="partner")
 
-MAX_UPLOAD_MB = 20  # the same limit as the container check; the server refuses larger requests
-
-
-def uploads_dir():
-    return db.path().parent / "uploads"
+MAX_UPLOAD_MB = container.MAX_FILE_BYTES // (1024 * 1024)
+SUBMIT, CHECK = "submit", "check"
 
 
 def layout(**_query) -> html.Div:
     reg = registry.get()
+    user = auth.current()
     languages = [{"label": code, "value": code} for code in reg.languages]
+    countries = [c for c in reg.countries if user and user.may_upload_for(c.code)]
     return html.Div([
         html.H1("Upload a quarterly workbook"),
         html.Section([
-            html.H2("Check a workbook"),
-            html.P("Drop the filled-in workbook here. Every problem is listed at once, with the "
-                   "cell, what is wrong and how to fix it; download your workbook with the cells "
-                   f"marked. Nothing is loaded into the database by a check. Files up to {MAX_UPLOAD_MB} MB.",
+            html.H2("Submit a workbook"),
+            html.P("Drop the filled-in workbook here. It is checked at once: every problem is "
+                   "listed, with the cell, what is wrong and how to fix it, and you can download "
+                   "your workbook with the cells marked. A workbook without errors is loaded and "
+                   "counts from then on; a later one for the same quarter replaces it. "
+                   f"Files up to {MAX_UPLOAD_MB} MB." + (
+                       f" You can submit for {user.country} only." if user and user.country else ""),
                    className="muted"),
-            html.Label(["Language of the messages", dcc.Dropdown(
-                id="upload-lang", options=[{"label": "the workbook's own", "value": ""}, *languages],
-                value="", clearable=False, searchable=False)], className="picker-label"),
-            dcc.Upload(id="upload-file", className="dropzone", max_size=MAX_UPLOAD_MB * 1024 * 1024,
+            html.Div([
+                dcc.RadioItems(id="upload-mode", value=SUBMIT, className="radio", options=[
+                    {"label": "Check and submit", "value": SUBMIT},
+                    {"label": "Only check (nothing is loaded)", "value": CHECK}]),
+                html.Label(["Language of the messages", dcc.Dropdown(
+                    id="upload-lang", options=[{"label": "the workbook's own", "value": ""}, *languages],
+                    value="", clearable=False, searchable=False)], className="picker-label"),
+            ], className="controls"),
+            dcc.Upload(id="upload-file", className="dropzone", max_size=-1,
                        accept=".xlsx,.xlsm,.xls", children=html.Div(
                            ["Drag and drop the workbook here, or ", html.A("choose a file", href="#")])),
+            html.P(id="upload-too-large", role="alert", className="error"),
+            dcc.Store(id="upload-payload"),
             dcc.Loading(html.Div(id="upload-result", **{"aria-live": "polite"})),
             dcc.Download(id="upload-annotated-download"),
-            dcc.Store(id="upload-annotated-path"),
         ], className="panel"),
         html.Section([
             html.H2("Download a blank template"),
             html.Div([
                 html.Label(["Country", dcc.Dropdown(
-                    id="upload-template-country", value=reg.countries[0].code, clearable=False,
-                    options=[{"label": f"{c.name} ({c.code})", "value": c.code} for c in reg.countries])],
+                    id="upload-template-country", value=countries[0].code if countries else None,
+                    clearable=False,
+                    options=[{"label": f"{c.name} ({c.code})", "value": c.code} for c in countries])],
                     className="picker-label"),
                 html.Label(["Quarter", dcc.Dropdown(id="upload-template-quarter", options=reg.quarters,
                                                     value=reg.quarters[-1], clearable=False)],
@@ -67,43 +84,93 @@ def layout(**_query) -> html.Div:
     ])
 
 
-@callback(Output("upload-result", "children"), Output("upload-annotated-path", "data"),
-          Output("upload-file", "contents"),
-          Input("upload-file", "contents"), State("upload-file", "filename"), State("upload-lang", "value"),
-          prevent_initial_call=True)
-def _check(contents: str | None, filename: str | None, lang: str):
-    if not contents:
-        return no_update, no_update, no_update
-    reg = registry.get()
-    data = base64.b64decode(contents.split(",", 1)[1])
-    sha = hashlib.sha256(data).hexdigest()
-    folder = uploads_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    suffix = "." + (filename or "x.xlsx").rsplit(".", 1)[-1].lower()[:5]
-    kept = folder / f"{sha}{suffix}"
-    kept.write_bytes(data)
-    result = check.check(kept, reg, lang=lang or None, annotated=folder / f"{sha}.checked.xlsx")
-    # contents reset, so that dropping the same file again checks it again
-    return _report(reg, filename or kept.name, result), str(result.annotated or ""), None
-
-
-# Empty the browser's file input after each check, or dropping the same file again does nothing.
+# In the browser, before anything is sent: refuse a file over the limit with a message (the
+# server would answer 413, which Dash does not show), pass the others on, and empty the file
+# input so that dropping the same file again uploads it again.
 clientside_callback(
-    """function(_) {
+    f"""function(contents, filename) {{
         const input = document.querySelector('#upload-file input[type=file]');
-        if (input) { input.value = ''; }
-        return window.dash_clientside.no_update;
-    }""",
-    Output("upload-file", "className"), Input("upload-result", "children"), prevent_initial_call=True)
+        if (input) {{ input.value = ''; }}
+        const keep = window.dash_clientside.no_update;
+        if (!contents) {{ return [keep, keep, null]; }}
+        const bytes = Math.floor((contents.length - contents.indexOf(',') - 1) * 3 / 4);
+        if (bytes > {MAX_UPLOAD_MB * 1024 * 1024}) {{
+            const mb = (bytes / 1048576).toFixed(1);
+            return [filename + ' is ' + mb + ' MB: the limit is {MAX_UPLOAD_MB} MB. Remove images '
+                    + 'or unused sheets, save it again and upload it again.',
+                    keep, null];
+        }}
+        return ['', {{contents: contents, filename: filename}}, null];
+    }}""",
+    Output("upload-too-large", "children"), Output("upload-payload", "data"),
+    Output("upload-file", "contents"),
+    Input("upload-file", "contents"), State("upload-file", "filename"), prevent_initial_call=True)
 
 
-def _report(reg, filename: str, result: check.Checked) -> html.Div:
-    rows = result.localised(reg)
+@callback(Output("upload-result", "children"), Input("upload-payload", "data"),
+          State("upload-mode", "value"), State("upload-lang", "value"), prevent_initial_call=True)
+def _upload(payload: dict | None, mode: str, lang: str):
+    user = auth.current()
+    if not payload or user is None:
+        return no_update
+    reg = registry.get()
+    filename = str(payload.get("filename") or "upload.xlsx")
+    try:
+        data = base64.b64decode(str(payload.get("contents", "")).split(",", 1)[-1], validate=True)
+    except (binascii.Error, ValueError):
+        return html.P("The file did not arrive whole: upload it again.", id="upload-verdict")
+    kept = uploads.keep(data, filename)
+    country = None if user.has("manager") else user.country
+    if mode == CHECK:
+        result = check.check(kept, reg, lang=lang or None, uploader_country=country,
+                             annotated=kept.with_name(kept.stem + ANNOTATED_SUFFIX))
+        auth.audit("check", filename, f"{result.book.country} {result.book.quarter}".strip())
+        _remember(result.annotated)
+        return _report(reg, filename, result.localised(reg), None, result.annotated)
+    _job, outcome = uploads.submit(kept, reg, user.username, country)
+    if outcome is None:
+        auth.audit("upload_queued", filename)
+        return html.P([status_badge(reg, "at_risk"), f" {filename}: received and kept; the database "
+                       "is busy, so it waits in the queue and will be loaded within minutes. "
+                       "Its findings will then be on the Data quality page."], id="upload-verdict")
+    accounts.record_ingest(user.username, outcome["status"], outcome.get("country", ""),
+                           outcome.get("quarter", ""), outcome.get("version"), filename, auth.address())
+    found = [Finding(**{**f, "params": tuple(f["params"].items())}) for f in outcome["findings"]]
+    lang = lang or outcome.get("language") or "en"
+    annotated = None
+    if found and not container.check(data):
+        annotated = annotate.write(kept, kept.with_name(kept.stem + ANNOTATED_SUFFIX), found, lang, reg)
+    _remember(annotated)
+    rows = check.Checked(None, found, lang, annotated).localised(reg)
+    return _report(reg, filename, rows, outcome, annotated)
+
+
+def _remember(annotated) -> None:
+    """The marked workbook this user may download: kept in their session, not in the page."""
+    flask.session["annotated"] = str(annotated) if annotated else None
+
+
+VERDICTS = {
+    "accepted": ("achieved", "Loaded as {country} {quarter} version {version}."),
+    "unchanged": ("on_track", "This very file was loaded before; nothing changed."),
+    "rejected": ("off_track", "{errors} error(s): the workbook was not loaded. Correct the cells "
+                 "below and upload it again."),
+    "failed": ("off_track", "It could not be loaded ({error}). It is kept; the coordination has "
+               "been told."),
+}
+
+
+def _report(reg, filename: str, rows: list[dict], outcome: dict | None, annotated) -> html.Div:
     errors = sum(r["severity"] == "error" for r in rows)
-    verdict = ("off_track", f"{errors} error(s): the workbook would be refused. Correct the cells "
-               "below and upload it again.") if errors else \
-        ("achieved", "No errors: the workbook can be submitted." +
-         (f" {len(rows)} warning(s) will be reviewed by the coordination." if rows else ""))
+    warnings = len(rows) - errors
+    if outcome is None:  # only checked
+        verdict = ("off_track", f"{errors} error(s): the workbook would be refused. Correct the "
+                   "cells below and upload it again.") if errors else \
+            ("achieved", "No errors: the workbook can be submitted.")
+    else:
+        status, text = VERDICTS[outcome["status"]]
+        verdict = status, text.format(errors=errors, **{k: v for k, v in outcome.items() if k != "errors"})
+    note = f" {warnings} warning(s) will be reviewed by the coordination." if warnings and not errors else ""
     table = html.Table([
         html.Thead(html.Tr([html.Th(h, scope="col") for h in
                             ("Severity", "Sheet", "Cell", "Value", "What is wrong", "How to fix it")])),
@@ -112,17 +179,18 @@ def _report(reg, filename: str, result: check.Checked) -> html.Div:
                             className=f"finding-{r['severity']}") for r in rows]),
     ], className="grid", id="upload-findings") if rows else None
     download = html.Button("Download your workbook with the cells marked", id="upload-annotated-button",
-                           className="download") if result.annotated else None
+                           className="download") if annotated else None
     return html.Div([
-        html.P([status_badge(reg, verdict[0]), f" {filename}: {verdict[1]}"], id="upload-verdict"),
+        html.P([status_badge(reg, verdict[0]), f" {filename}: {verdict[1]}{note}"], id="upload-verdict"),
         download, html.Div(table, className="table-scroll"),
     ])
 
 
 @callback(Output("upload-annotated-download", "data"), Input("upload-annotated-button", "n_clicks"),
-          State("upload-annotated-path", "data"), prevent_initial_call=True)
-def _download_annotated(_clicks, path: str | None):
-    if not path or not path.startswith(str(uploads_dir())):
+          prevent_initial_call=True)
+def _download_annotated(_clicks):
+    path = flask.session.get("annotated")
+    if not path or not path.startswith(str(uploads.uploads_dir())):
         return no_update
     return dcc.send_file(path, filename="checked-workbook.xlsx")
 
@@ -131,6 +199,9 @@ def _download_annotated(_clicks, path: str | None):
           State("upload-template-country", "value"), State("upload-template-quarter", "value"),
           State("upload-template-lang", "value"), prevent_initial_call=True)
 def _download_template(_clicks, country: str, quarter: str, lang: str):
+    user = auth.current()
+    if user is None or not country or not user.may_upload_for(country):
+        return no_update
     buffer = io.BytesIO()
     template.build(registry.get(), country, quarter, lang or None).save(buffer)
     return dcc.send_bytes(buffer.getvalue(), f"MVH_{country}_{quarter}.xlsx")

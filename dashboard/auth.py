@@ -1,0 +1,273 @@
+"""Who may see and do what: logins, roles on every route and callback, CSRF, cookies, audit.
+
+Every request needs a logged-in user except the login form and the static assets. Roles are
+checked on the server, never only by hiding links:
+- a page is shown to the role its `dash.register_page(..., access=...)` names (default manager);
+  the page's layout is replaced by a refusal otherwise (and by nothing for an anonymous call,
+  which Dash makes once when it starts);
+- a callback POSTed to /_dash-update-component is allowed only if every output belongs to a page
+  the user may see (component ids start with their page's name, e.g. `upload-result`);
+  anything else is refused with 403 before Dash runs it.
+State-changing requests carry a CSRF token (Flask-WTF): the login form in a hidden field, Dash
+callbacks in the X-CSRFToken header that Dash's renderer copies from the `_csrf_token` cookie.
+Session cookies are HttpOnly, SameSite=Lax, and Secure unless MVH_INSECURE_COOKIES=1 (plain
+http on 127.0.0.1). Logins, failed logins and logouts go to the audit trail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+from html import escape
+from pathlib import Path
+from urllib.parse import urlparse
+
+import dash
+import flask
+import flask_login
+from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from pipelines import accounts, db
+
+PUBLIC = ("/login", "/assets/", "/_favicon.ico", "/healthz")
+PAGES_IDS = {"_pages_content", "_pages_store", "_pages_location"}
+MAX_FAILURES = 10  # failed logins for one user name within FAILURE_MINUTES before a pause
+FAILURE_MINUTES = 15
+
+
+class LoggedIn(flask_login.UserMixin):
+    def __init__(self, user: accounts.User):
+        self.user = user
+
+    def get_id(self) -> str:
+        return self.user.username
+
+
+def current() -> accounts.User | None:
+    """The logged-in user of this request, or None (also outside a request)."""
+    if not flask.has_request_context():
+        return None
+    logged = flask_login.current_user
+    return logged.user if getattr(logged, "is_authenticated", False) else None
+
+
+def scope() -> str | None:
+    """The country a user's data views are limited to: a partner's own; None for everyone else."""
+    user = current()
+    return None if user is None or user.has("manager") else user.country
+
+
+def address() -> str | None:
+    return flask.request.remote_addr if flask.has_request_context() else None
+
+
+def audit(action: str, target: str | None = None, detail: str | None = None,
+          actor: str | None = None) -> None:
+    user = current()
+    accounts.record(action, actor or (user.username if user else "anonymous"), target, address(), detail)
+
+
+def secret_key() -> str:
+    """MVH_SECRET_KEY, else a key kept in secret.key beside the database (made once, mode 0600),
+    so every worker process signs sessions with the same key."""
+    if os.environ.get("MVH_SECRET_KEY"):
+        return os.environ["MVH_SECRET_KEY"]
+    path = db.path().parent / "secret.key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    except FileExistsError:
+        pass
+    for _ in range(50):  # another worker may be writing it this very moment
+        key = path.read_text().strip()
+        if key:
+            return key
+    raise RuntimeError(f"{path} is empty: delete it and start again.")
+
+
+def may_see(user: accounts.User | None, page: dict) -> bool:
+    return user is not None and user.has(page.get("access", "manager"))
+
+
+def pages_for(user: accounts.User | None) -> list[dict]:
+    return [p for p in dash.page_registry.values() if may_see(user, p)]
+
+
+def _page_of(ident) -> str:
+    """The page a component belongs to, from its id: `upload-result` -> upload; a pattern id by
+    its `table` (download buttons) or `type`."""
+    if isinstance(ident, dict):
+        ident = ident.get("table") or ident.get("type") or ""
+    return str(ident).split("-", 1)[0]
+
+
+def _outputs(body: dict) -> list:
+    outputs = body.get("outputs")
+    outputs = outputs if isinstance(outputs, list) else [outputs]
+    return [o.get("id") if isinstance(o, dict) else None for o in outputs]
+
+
+def callback_allowed(user: accounts.User, body: dict) -> bool:
+    """Whether every output of a callback request belongs to a page the user may see."""
+    by_name = {p["module"].rsplit(".", 1)[-1]: p for p in dash.page_registry.values()}
+    outputs = _outputs(body)
+    for ident in outputs:
+        if isinstance(ident, str) and ident in PAGES_IDS:
+            continue  # the page router: each page's layout checks its own access
+        page = by_name.get(_page_of(ident))
+        if page is None or not may_see(user, page):
+            return False
+    return bool(outputs)
+
+
+def guard_layouts() -> None:
+    """Wrap every page's layout: nothing for an anonymous call, a refusal for a role too low."""
+    for page in dash.page_registry.values():
+        layout = page["layout"]
+        if getattr(layout, "guarded", False):
+            continue
+
+        def guarded(_layout=layout, _page=page, **query):
+            user = current()
+            if user is None:
+                return dash.html.Div()
+            if not may_see(user, _page):
+                audit("denied", _page["path"])
+                return refusal(_page["name"])
+            return _layout(**query) if callable(_layout) else _layout
+
+        guarded.guarded = True
+        page["layout"] = guarded
+
+
+def refusal(name: str) -> dash.html.Div:
+    return dash.html.Div([dash.html.H1(name), dash.html.P(
+        "Your account may not open this page. Ask the project's coordination if you need it.",
+        className="lead", id="access-refused")])
+
+
+def init(server: flask.Flask) -> None:
+    """Logins, the guard of every request, CSRF and cookie settings, on the app's Flask server."""
+    server.config.update(
+        SECRET_KEY=secret_key(),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("MVH_INSECURE_COOKIES") != "1",
+        REMEMBER_COOKIE_SECURE=os.environ.get("MVH_INSECURE_COOKIES") != "1",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=8),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        WTF_CSRF_SSL_STRICT=False,  # the Referer check of Flask-WTF; SameSite cookies cover it
+    )
+    proxies = int(os.environ.get("MVH_PROXIES", "0"))
+    if proxies:  # behind a reverse proxy: take the client's address and scheme from it
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    manager = flask_login.LoginManager(server)
+    manager.session_protection = "strong"
+
+    @manager.user_loader
+    def _load(username: str):
+        user = accounts.get(username)
+        return LoggedIn(user) if user else None
+
+    server.before_request(_guard)  # before the CSRF check: anonymous requests get 401 first
+    CSRFProtect(server)
+    server.after_request(_headers)
+    server.add_url_rule("/login", "login", _login, methods=["GET", "POST"])
+    server.add_url_rule("/logout", "logout", _logout, methods=["POST"])
+    server.add_url_rule("/healthz", "healthz", lambda: "ok")
+    server.register_error_handler(CSRFError, _csrf_failed)
+    server.register_error_handler(413, _too_large)
+
+
+def _guard():
+    path = flask.request.path
+    if path.startswith(PUBLIC):
+        return None
+    user = current()
+    if user is None:
+        if path.startswith("/_dash-") or flask.request.method != "GET":
+            return flask.jsonify(error="Log in first: your session has ended."), 401
+        return flask.redirect(flask.url_for("login", next=flask.request.full_path.rstrip("?")))
+    if path.endswith("/_dash-update-component") and flask.request.method == "POST":
+        body = flask.request.get_json(silent=True) or {}
+        if not callback_allowed(user, body):
+            audit("denied", "callback " + json.dumps(_outputs(body))[:200])
+            return flask.jsonify(error="Your account may not do this."), 403
+    return None
+
+
+def _headers(response: flask.Response) -> flask.Response:
+    if current() is not None:  # Dash's renderer sends this cookie back as the X-CSRFToken header
+        response.set_cookie("_csrf_token", generate_csrf(), samesite="Strict",
+                            secure=flask.current_app.config["SESSION_COOKIE_SECURE"])
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never an absolute URL someone slipped into ?next=."""
+    parsed = urlparse(target or "/")
+    return target if target and not parsed.scheme and not parsed.netloc and target.startswith("/") \
+        and not target.startswith("//") else "/"
+
+
+def _login():
+    message = ""
+    if flask.request.method == "POST":
+        username = flask.request.form.get("username", "").strip().lower()
+        password = flask.request.form.get("password", "")
+        if accounts.recent_failures(username, FAILURE_MINUTES) >= MAX_FAILURES:
+            audit("login_refused", username, "too many failed logins", actor=username or "?")
+            message = (f"Too many failed logins for this account: wait {FAILURE_MINUTES} minutes "
+                       "or ask an administrator to set a new password.")
+        elif (user := accounts.verify(username, password)) is None:
+            audit("login_failed", username, actor=username or "?")
+            message = "Wrong user name or password, or the account is disabled."
+        else:
+            flask.session.clear()
+            flask_login.login_user(LoggedIn(user))
+            flask.session.permanent = True
+            audit("login", user.username)
+            return flask.redirect(_safe_next(flask.request.args.get("next")))
+    return flask.Response(_login_page(message), status=401 if message else 200,
+                          mimetype="text/html")
+
+
+def _logout():
+    audit("logout")
+    flask_login.logout_user()
+    flask.session.clear()
+    response = flask.redirect(flask.url_for("login"))
+    response.delete_cookie("_csrf_token")
+    return response
+
+
+def _csrf_failed(error: CSRFError):
+    if flask.request.path.startswith("/_dash-"):
+        return flask.jsonify(error=f"Refused: {error.description} Reload the page."), 400
+    return flask.Response(_login_page("Your form had expired: please log in again."), status=400,
+                          mimetype="text/html")
+
+
+def _too_large(_error):
+    return flask.jsonify(error="The file is larger than the server accepts (20 MB). "
+                               "Send the workbook without images, or split the register."), 413
+
+
+LOGIN_PAGE = (Path(__file__).parent / "login.html").read_text(encoding="utf-8")
+
+
+def _login_page(message: str) -> str:
+    from pipelines import registry
+
+    return (LOGIN_PAGE.replace("{project}", escape(registry.get().project.name))
+            .replace("{message}", f'<p class="error" role="alert">{escape(message)}</p>' if message else "")
+            .replace("{csrf}", escape(generate_csrf())))

@@ -1,0 +1,64 @@
+"""EU export (managers): the AMIF reporting pack of a period, as .xlsx or a zip of CSV files.
+
+The same pack as `mvh export`: its data is frozen as a snapshot first, so it can be produced
+again identically after corrections (`mvh export --snapshot ID`). Each export is audited.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import dash
+from dash import Input, Output, State, callback, dcc, html, no_update
+
+from dashboard import auth, data, ui
+from pipelines import db, export_write, registry, snapshot
+
+dash.register_page(__name__, path="/export", name="EU export", title="EU export", order=10)
+
+
+def layout(**_query) -> html.Div:
+    reg = registry.get()
+    latest = data.latest_quarter()
+    if latest is None:
+        return ui.no_data()
+    year = latest.split("-")[0]
+    first = next((q for q in reg.quarters if q.startswith(year)), reg.quarters[0])
+    return html.Div([
+        ui.page_head("EU export pack"),
+        html.Section([
+            html.P("The pack for the AMIF report: KPI summary, AMIF indicators, councils, authorities, "
+                   "participants, outreach, submissions and data quality, definitions. Aggregates only: "
+                   "no contact details or free text; person counts under five are shown as \"<5\".",
+                   className="muted"),
+            html.Div([
+                ui.picker("export-from", "From", reg.quarters, first),
+                ui.picker("export-to", "To", reg.quarters, latest),
+                ui.picker("export-format", "Format", [{"label": "Excel (.xlsx)", "value": "xlsx"},
+                                                      {"label": "CSV files (.zip)", "value": "csv"}],
+                          "xlsx"),
+                html.Button("Download the pack", id="export-button", className="download"),
+            ], className="controls"),
+            dcc.Loading(html.P(id="export-result", role="status")),
+            dcc.Download(id="export-download"),
+        ], className="panel"),
+    ])
+
+
+@callback(Output("export-download", "data"), Output("export-result", "children"),
+          Input("export-button", "n_clicks"), State("export-from", "value"), State("export-to", "value"),
+          State("export-format", "value"), prevent_initial_call=True)
+def _export(_clicks, first: str, last: str, fmt: str):
+    reg = registry.get()
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            path, manifest = export_write.produce(None, reg, fmt, Path(folder) / "pack", f"{first}..{last}")
+            content = path.read_bytes()
+    except (ValueError, db.NoDatabase, snapshot.SnapshotError) as exc:
+        return no_update, f"No pack: {exc}"
+    name = f"MVH_export_{first}_{last}_{manifest['id']}{path.suffix}"
+    auth.audit("export", name, f"period {manifest['period']}, as of {manifest['as_of']}, "
+                               f"snapshot {manifest['id']}")
+    return dcc.send_bytes(content, name), (f"{name}: {len(manifest['submissions'])} submission(s), "
+                                           f"snapshot {manifest['id']}.")

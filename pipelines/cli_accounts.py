@@ -1,0 +1,143 @@
+"""`mvh users …` and `mvh audit`: accounts of the dashboard and the audit trail.
+
+Passwords are never command arguments (they would stay in the shell history and show in `ps`):
+they are typed at a prompt, or read from $MVH_PASSWORD by scripts.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import secrets
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipelines import accounts, db, registry
+
+users = typer.Typer(help="Manage the dashboard's accounts: add, list, disable, enable, set-password.",
+                    no_args_is_help=True)
+console = Console()
+DEMO_USERS = "demo-logins.txt"
+
+
+def actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def _password() -> str:
+    if os.environ.get("MVH_PASSWORD"):
+        return os.environ["MVH_PASSWORD"]
+    first = typer.prompt("Password", hide_input=True)
+    if typer.prompt("Repeat it", hide_input=True) != first:
+        console.print("[red]The two passwords differ; nothing was changed.[/red]")
+        raise typer.Exit(2)
+    return first
+
+
+def _done(action: str, username: str, detail: str | None = None) -> None:
+    accounts.record(action, actor(), username, detail=detail)
+    console.print(f"{action.replace('_', ' ')}: {username}" + (f" ({detail})" if detail else ""))
+
+
+def _fail(exc: Exception):
+    console.print(f"[red]{exc}[/red]")
+    raise typer.Exit(2) from None
+
+
+@users.command("add")
+def add(
+    username: Annotated[str, typer.Argument(help="User name, e.g. maria.ionescu.")],
+    role: Annotated[str, typer.Option(help="partner, manager or admin.")],
+    country: Annotated[str | None, typer.Option(help="A partner's country code, e.g. RO.")] = None,
+) -> None:
+    """Add an account; the password is asked for (or read from $MVH_PASSWORD)."""
+    codes = tuple(c.code for c in registry.get().countries)
+    try:
+        user = accounts.add(username.lower(), role, _password(), country and country.upper(), codes)
+    except accounts.AccountError as exc:
+        _fail(exc)
+    _done("account_added", user.username, f"{user.role} {user.country or ''}".strip())
+
+
+@users.command("list")
+def list_() -> None:
+    """List the accounts: role, country, active or not."""
+    table = Table("user", "role", "country", "active", "created", "changed")
+    for u in accounts.users():
+        table.add_row(u["username"], u["role"], u["country"] or "", "yes" if u["active"] else "no",
+                      u["created_at"], u["changed_at"])
+    console.print(table)
+
+
+@users.command("disable")
+def disable(username: Annotated[str, typer.Argument(help="User name.")]) -> None:
+    """Disable an account: it can no longer log in (its audit rows stay)."""
+    try:
+        accounts.set_active(username, False)
+    except accounts.AccountError as exc:
+        _fail(exc)
+    _done("account_disabled", username)
+
+
+@users.command("enable")
+def enable(username: Annotated[str, typer.Argument(help="User name.")]) -> None:
+    """Enable a disabled account again."""
+    try:
+        accounts.set_active(username, True)
+    except accounts.AccountError as exc:
+        _fail(exc)
+    _done("account_enabled", username)
+
+
+@users.command("set-password")
+def set_password(username: Annotated[str, typer.Argument(help="User name.")]) -> None:
+    """Set a new password (asked for, or read from $MVH_PASSWORD)."""
+    try:
+        accounts.set_password(username, _password())
+    except accounts.AccountError as exc:
+        _fail(exc)
+    _done("password_set", username)
+
+
+@users.command("demo")
+def demo() -> None:
+    """On a project without accounts, add demo accounts (a manager, an admin, one partner per
+    country) with random passwords, written to demo-logins.txt beside the database."""
+    listing = db.path().parent / DEMO_USERS
+    if not accounts.users():
+        people = [("manager", "manager", None), ("admin", "admin", None)] + [
+            (f"partner-{c.code.lower()}", "partner", c.code) for c in registry.get().countries]
+        codes = tuple(c.code for c in registry.get().countries)
+        lines = []
+        for username, role, country in people:
+            password = secrets.token_urlsafe(12)
+            accounts.add(username, role, password, country, codes)
+            accounts.record("account_added", actor(), username, detail=f"{role} (demo)")
+            lines.append(f"{username}\t{password}\t{role}\t{country or ''}")
+        fd = os.open(listing, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write("user\tpassword\trole\tcountry\n" + "\n".join(lines) + "\n")
+    if not listing.exists():
+        console.print("Accounts exist already: log in with yours (`mvh users list`).")
+        return
+    manager = next(line.split("\t") for line in listing.read_text().splitlines()
+                   if line.startswith("manager\t"))
+    console.print(f"Log in as [bold]manager[/bold] with the password [bold]{manager[1]}[/bold]; "
+                  f"the other demo accounts (admin, one partner per country) are in {listing}.",
+                  highlight=False, soft_wrap=True)
+
+
+def audit(
+    limit: Annotated[int, typer.Option(help="How many rows, newest first.")] = 50,
+    user: Annotated[str | None, typer.Option(help="Only this actor.")] = None,
+    action: Annotated[str | None, typer.Option(help="Only this action, e.g. login_failed.")] = None,
+) -> None:
+    """Show the audit trail: who uploaded, corrected, exported, logged in, changed an account."""
+    table = Table("when (UTC)", "who", "action", "what", "from", "detail")
+    for row in accounts.audit(limit, user, action):
+        table.add_row(row["at"], row["actor"], row["action"], row["target"] or "",
+                      row["address"] or "", row["detail"] or "")
+    console.print(table)
