@@ -60,6 +60,17 @@ def scope() -> str | None:
     return None if user is None or user.has("manager") else user.country
 
 
+def scoped(reg, frame=None, reports: list[dict] | None = None):
+    """What a user may see of the countries: for a partner, the registry with its country alone,
+    a frame's rows and quarantine reports of that country; everything for the others."""
+    only = scope()
+    if only is None:
+        return reg, frame, reports
+    return (reg.model_copy(update={"countries": [reg.country(only)]}),
+            None if frame is None else frame[frame["country"] == only],
+            None if reports is None else [r for r in reports if r.get("country") == only])
+
+
 def address() -> str | None:
     return flask.request.remote_addr if flask.has_request_context() else None
 
@@ -92,6 +103,11 @@ def secret_key() -> str:
 
 def may_see(user: accounts.User | None, page: dict) -> bool:
     return user is not None and user.has(page.get("access", "manager"))
+
+
+def may_open(path: str) -> bool:
+    """Whether the user of this request may open the page at `path` (to link to it or not)."""
+    return any(p["path"] == path and may_see(current(), p) for p in dash.page_registry.values())
 
 
 def pages_for(user: accounts.User | None) -> list[dict]:

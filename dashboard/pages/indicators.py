@@ -8,7 +8,7 @@ import dash
 import pandas as pd
 from dash import dcc, html
 
-from dashboard import ui
+from dashboard import auth, ui
 from pipelines import registry
 from pipelines.registry import Kpi, Registry
 
@@ -61,7 +61,8 @@ def _kpi(reg: Registry, kpi: Kpi) -> html.Section:
         html.Li([ref.wording, html.Span(f" — {ref.ref}", className="muted")]) for ref in refs])
         if refs else "no indicator"]) for framework, refs in kpi.amif.items()]
     return html.Section([
-        html.H2(dcc.Link(kpi.label, href=f"/provenance{ui.query(kpi=kpi.id)}")),
+        html.H2(dcc.Link(kpi.label, href=f"/provenance{ui.query(kpi=kpi.id)}")
+                if auth.may_open("/provenance") else kpi.label),
         html.P(html.Code(kpi.id), className="muted"),
         html.Dl([part for name, value in facts for part in (html.Dt(name), html.Dd(value))],
                 className="facts"),

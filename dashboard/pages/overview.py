@@ -9,7 +9,7 @@ import dash
 import pandas as pd
 from dash import dcc, html
 
-from dashboard import data, figures, ui
+from dashboard import auth, data, figures, ui
 from dashboard.ui import number, status_badge
 from pipelines import registry
 
@@ -63,7 +63,10 @@ def _one(frame: pd.DataFrame, kpi_id: str, country: str | None = None) -> dict:
 
 
 def _to_rows(shown, kpi, country: str | None, as_of: str) -> dcc.Link:
-    """A KPI value as a link to the rows behind it (the Provenance page): one click."""
+    """A KPI value as a link to the rows behind it (the Provenance page): one click, for those
+    who may open it."""
+    if not auth.may_open("/provenance"):
+        return shown
     return dcc.Link(shown, href=f"/provenance{ui.query(kpi=kpi.id, country=country, as_of=as_of)}",
                     className="value-link", title="the rows behind this number")
 
@@ -112,9 +115,9 @@ def _grid(reg, now: pd.DataFrame, as_of: str) -> html.Table:
                                *(html.Th(k.label, scope="col") for k in kpis)]))
     body = []
     for country in reg.countries:
-        cells = [html.Th(dcc.Link(f"{country.name} ({country.code})",
-                                  href=f"/countries{ui.query(country=country.code, as_of=as_of)}"),
-                         scope="row")]
+        name = f"{country.name} ({country.code})"
+        cells = [html.Th(dcc.Link(name, href=f"/countries{ui.query(country=country.code, as_of=as_of)}")
+                         if auth.may_open("/countries") else name, scope="row")]
         for kpi in kpis:
             row = _one(now, kpi.id, country.code)
             text = (f"{number(row['value'])} / {number(row['target'])}" if row["target"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
-from dashboard import data, tables, ui
+from dashboard import auth, data, tables, ui
 from pipelines import registry
 
 dash.register_page(__name__, path="/quality", name="Data quality", title="Data quality", order=6,
@@ -18,12 +18,12 @@ WARNING, ERROR = "▲", "✖"
 
 
 def layout(country: str | None = None, quarter: str | None = None, **_query) -> html.Div:
-    reg = registry.get()
     if data.latest_quarter() is None:
         return ui.no_data()
+    reg, warnings, rejected = auth.scoped(registry.get(), data.findings(), data.rejected())  # a partner's own
     country = ui.pick(country, [c.code for c in reg.countries])
     quarter = ui.pick(quarter, reg.quarters)
-    found = tables.all_findings(data.findings(), data.rejected())
+    found = tables.all_findings(warnings, rejected)
     counts = tables.findings_matrix(found, reg).set_index(["country", "quarter"])
     shown = tables.only(found, country=country, quarter=quarter)
     warnings = tables.only(found, severity="warning", outcome="accepted")

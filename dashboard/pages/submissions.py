@@ -14,7 +14,7 @@ import dash
 import pandas as pd
 from dash import html
 
-from dashboard import data, downloads, tables, ui
+from dashboard import auth, data, downloads, tables, ui
 from pipelines import registry
 
 dash.register_page(__name__, path="/submissions", name="Submissions", title="Submissions",
@@ -23,11 +23,10 @@ dash.register_page(__name__, path="/submissions", name="Submissions", title="Sub
 
 
 def layout(**_query) -> html.Div:
-    reg = registry.get()
     if data.latest_quarter() is None:
         return ui.no_data()
     today = dt.date.today()
-    subs, rejected = data.submissions(), data.rejected()
+    reg, subs, rejected = auth.scoped(registry.get(), data.submissions(), data.rejected())  # a partner's own
     matrix = tables.submission_matrix(subs, rejected, reg, today)
     cells = {(r["country"], r["quarter"]): r for r in matrix.to_dict("records")}
     late = tables.overdue(matrix, today)
