@@ -309,6 +309,30 @@ def export(
 
 
 @app.command()
+def integrity(
+    database: DbOption = None,
+    deep: Annotated[bool, typer.Option(help="Also re-read every stored file and compare its rows.")] = False,
+) -> None:
+    """Check that the database is whole: each submission fully in or out, its bytes kept."""
+    from pipelines import integrity as check_db
+    from pipelines import writer
+
+    _use(database)
+    with writer.writing(database):  # a killed writer's committed work is published first
+        pass
+    con = _open(database)
+    try:
+        found = check_db.problems(con, _registry(), deep)
+        (count,) = con.execute("SELECT count(*) FROM submissions").fetchone()
+    finally:
+        con.close()
+    for problem in found:
+        console.print(f"[red]{problem}[/red]", highlight=False)
+    console.print(f"{count} submission(s): " + ("whole" if not found else f"{len(found)} problem(s)"))
+    raise typer.Exit(1 if found else 0)
+
+
+@app.command()
 def snapshots(database: DbOption = None) -> None:
     """List the stored export snapshots: id, created at, period, as-of quarter, submissions."""
     from pipelines import snapshot as snap

@@ -1,0 +1,135 @@
+"""The single writer: readers never locked out, concurrent ingests and uploads queue, each upload
+gets its own answer, and an ingest killed at any moment leaves the database whole."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+
+import duckdb
+import pytest
+
+from pipelines import ingest, integrity, kpis, uploads, writer
+from tests.conftest import ROOT, mvh
+
+READ_COUNT = ("import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+              "print(con.execute('SELECT count(*) FROM submissions').fetchone()[0])")
+
+
+def whole(db, reg, deep: bool = False) -> list[str]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return integrity.problems(con, reg, deep)
+
+
+def test_readers_open_the_database_while_the_writer_holds_it(tmp_path, demo_dir, reg):
+    db = tmp_path / "mvh.duckdb"
+    ingest.ingest([demo_dir / "AT_2022-Q1.xlsx"], reg, db)
+    with writer.writing(db) as work:
+        con = duckdb.connect(str(work))  # the writer holds its copy open, mid-transaction
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM activities")
+        other = subprocess.run([sys.executable, "-c", READ_COUNT, str(db)], capture_output=True,
+                               text=True, timeout=60)
+        con.execute("ROLLBACK")
+        con.close()
+    assert (other.returncode, other.stdout.strip()) == (0, "1"), other.stderr
+
+
+def test_two_ingests_at_once_both_land(tmp_path, demo_dir, reg):
+    db = tmp_path / "mvh.duckdb"
+    env = {**os.environ, "MVH_DB": str(db)}
+    runs = [subprocess.Popen([sys.executable, "-m", "pipelines.cli", "ingest",
+                              *map(str, sorted(demo_dir.glob(f"{c}_*.xlsx")))],
+                             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for c in ("AT", "BG")]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    expected = len(list(demo_dir.glob("AT_*.xlsx"))) + len(list(demo_dir.glob("BG_*.xlsx")))
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM submissions").fetchone() == (expected,)
+    assert whole(db, reg) == []
+
+
+def test_simultaneous_uploads_queue_and_each_gets_its_own_answer(tmp_path, demo_dir, reg):
+    db = tmp_path / "mvh.duckdb"
+    files = sorted(demo_dir.glob("*_2023-Q2.xlsx"))
+    assert len(files) == 7
+    answers: dict[str, dict] = {}
+    start = threading.Barrier(len(files))
+
+    def upload(path):
+        kept = uploads.keep(path.read_bytes(), path.name, db)
+        start.wait()
+        answers[path.name] = uploads.submit(kept, reg, f"partner-{path.name[:2].lower()}", path.name[:2], db)[1]
+
+    threads = [threading.Thread(target=upload, args=(f,)) for f in files]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert {name: (a["status"], a["country"], a["version"]) for name, a in answers.items()} == {
+        f.name: ("accepted", f.name[:2], 1) for f in files}
+    assert uploads.pending(db) == []
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert sorted(con.execute("SELECT uploaded_by FROM submissions").fetchall()) == sorted(
+            (f"partner-{f.name[:2].lower()}",) for f in files)
+
+
+def test_a_queued_upload_left_by_a_crash_is_ingested_by_the_next_writer(tmp_path, demo_dir, reg):
+    db = tmp_path / "mvh.duckdb"
+    kept = uploads.keep((demo_dir / "IT_2022-Q4.xlsx").read_bytes(), "IT_2022-Q4.xlsx", db)
+    job = uploads.enqueue(kept, "partner-it", "IT", db)  # queued, then the request died
+    assert uploads.drain(reg, db) == 1
+    assert uploads.result(job, db)["status"] == "accepted"
+    result = mvh("integrity", db=db)
+    assert "1 submission(s): whole" in result.stdout
+
+
+CHILD = """
+import sys, pathlib
+from pipelines import ingest, registry, validate
+import great_expectations  # imported before "ready", so that kills land in the ingest itself
+reg = registry.get()
+print("ready", flush=True)
+for path in sorted(pathlib.Path(sys.argv[2]).glob("*.xlsx")):
+    ingest.ingest([path], reg, sys.argv[1])
+"""
+
+
+def test_an_ingest_killed_at_random_moments_leaves_the_database_whole(tmp_path, demo_dir, demo_db, reg):
+    db = tmp_path / "mvh.duckdb"
+    chance = random.Random(7)
+    killed, loaded = 0, []
+    while killed < 20:
+        child = subprocess.Popen([sys.executable, "-c", CHILD, str(db), str(demo_dir)], cwd=ROOT,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert child.stdout.readline().strip() == "ready", child.stderr.read()
+        try:
+            child.wait(timeout=chance.uniform(0.05, 2.5))
+            pytest.fail(f"the ingest ended before it was killed: {child.stderr.read()}")
+        except subprocess.TimeoutExpired:
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+            killed += 1
+        with writer.writing(db):  # the next start: publishes what the killed one committed
+            pass
+        if db.exists():
+            assert whole(db, reg) == [], f"after kill {killed}"
+            assert whole(writer.work_path(db), reg) == [], f"after kill {killed}"
+            with duckdb.connect(str(db), read_only=True) as con:
+                loaded.append(con.execute("SELECT count(*) FROM submissions").fetchone()[0])
+    assert len(set(loaded)) >= 5, loaded  # the kills landed at many points of the ingest
+    ingest.ingest([demo_dir], reg, db)  # the rest, to the end
+    assert whole(db, reg, deep=True) == []
+    with duckdb.connect(str(db), read_only=True) as con, \
+            duckdb.connect(str(demo_db), read_only=True) as clean:
+        crashed, expected = (json.dumps(kpis.as_json(kpis.compute(c, reg, "2023-Q4"), "2023-Q4"),
+                                        sort_keys=True, default=str) for c in (con, clean))
+        assert con.execute("SELECT count(*) FROM submissions").fetchone() == \
+            clean.execute("SELECT count(*) FROM submissions").fetchone()
+    assert crashed == expected
