@@ -1,0 +1,165 @@
+"""The upload load test: seven partners uploading at the same moment, round after round, to the
+production server (gunicorn, `make serve-prod`) on 127.0.0.1, each through the login form and the
+upload page's callback as a browser would. Used by tests/test_upload_load.py (every upload
+accepted exactly once, no error, the same KPIs as ingesting the files one by one) and by
+`make bench` (throughput, median and 95th-percentile latency).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import http.cookiejar
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from pipelines import read
+from pipelines.registry import Registry
+
+ROOT = Path(__file__).resolve().parent.parent
+VERDICT = re.compile(r"Loaded as ([A-Z]{2}) (\d{4}-Q\d) version (\d+)")
+
+
+@dataclass
+class Upload:
+    country: str
+    round: int
+    file: Path
+    seconds: float = 0.0
+    status: int = 0
+    verdict: str = ""
+
+
+def workbooks(registry: Registry, demo_dir: Path, out: Path, rounds: int = 10) -> dict[str, list[Path]]:
+    """Per country, `rounds` different workbooks of its own: its demo quarters in order, then
+    corrections of its last quarter (the cover's "reported by" changed), which become versions."""
+    plan = {}
+    for country in (c.code for c in registry.countries):
+        own = sorted(demo_dir.glob(f"{country}_*.xlsx"))
+        files = own[:rounds]
+        for extra in range(rounds - len(files)):
+            book = read.read(own[-1], registry)
+            cover = book.sheets["cover"]
+            wb = load_workbook(own[-1])
+            wb[cover.name][cover.cells["reported_by"]] = f"Correction {extra + 1}"
+            target = out / f"{own[-1].stem}_correction{extra + 1}.xlsx"
+            out.mkdir(parents=True, exist_ok=True)
+            wb.save(target)
+            files.append(target)
+        plan[country] = files
+    return plan
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def production_server(db: Path, workers: int = 3):
+    """gunicorn with the project's settings on a free port, its own database; yields the URL."""
+    port = free_port()
+    env = {**os.environ, "MVH_DB": str(db), "MVH_BIND": f"127.0.0.1:{port}", "MVH_WORKERS": str(workers),
+           "MVH_INSECURE_COOKIES": "1"}  # plain http on 127.0.0.1
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "dashboard/gunicorn.conf.py",
+                             "dashboard.wsgi:server"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"{url}/healthz", timeout=1)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    break
+                time.sleep(0.25)
+        else:
+            proc.kill()
+        if proc.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"gunicorn did not start:\n{log.read().decode()[-3000:]}")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+        log.seek(0)
+        production_server.log = log.read().decode(errors="replace")
+        log.close()
+
+
+class Browser:
+    """What a browser does for one partner: the login form, cookies, the CSRF header."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def login(self, username: str, password: str) -> None:
+        form = self.opener.open(f"{self.url}/login", timeout=60).read().decode()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        data = urllib.parse.urlencode({"username": username, "password": password,
+                                       "csrf_token": token}).encode()
+        self.opener.open(f"{self.url}/login", data=data, timeout=60).read()
+        self.opener.open(f"{self.url}/_dash-layout", timeout=60).read()  # sets the CSRF cookie
+
+    def upload(self, path: Path) -> tuple[int, str]:
+        """The upload page's callback, in "check and submit" mode: (HTTP status, the verdict)."""
+        contents = "data:application/octet-stream;base64," + base64.b64encode(path.read_bytes()).decode()
+        body = {"output": "upload-result.children", "outputs": {"id": "upload-result", "property": "children"},
+                "inputs": [{"id": "upload-payload", "property": "data",
+                            "value": {"contents": contents, "filename": path.name}}],
+                "state": [{"id": "upload-mode", "property": "value", "value": "submit"},
+                          {"id": "upload-lang", "property": "value", "value": ""}],
+                "changedPropIds": ["upload-payload.data"]}
+        token = next(c.value for c in self.jar if c.name == "_csrf_token")
+        request = urllib.request.Request(f"{self.url}/_dash-update-component", json.dumps(body).encode(),
+                                         {"Content-Type": "application/json", "X-CSRFToken": token})
+        try:
+            with self.opener.open(request, timeout=600) as response:
+                text = response.read().decode()
+                found = VERDICT.search(text)
+                return response.status, found.group(0) if found else text[:300]
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()[:300]
+
+
+def run(url: str, plan: dict[str, list[Path]], password: str) -> list[Upload]:
+    """Every partner logs in; then, round after round, all upload at the same moment and wait."""
+    partners = {country: Browser(url) for country in plan}
+    for country, browser in partners.items():
+        browser.login(f"partner-{country.lower()}", password)
+    done: list[Upload] = []
+    rounds = max(len(files) for files in plan.values())
+    for number in range(rounds):
+        start = threading.Barrier(len(plan))
+        batch = [Upload(c, number, files[number]) for c, files in plan.items() if number < len(files)]
+
+        def go(upload: Upload) -> None:
+            start.wait()
+            began = time.perf_counter()
+            upload.status, upload.verdict = partners[upload.country].upload(upload.file)
+            upload.seconds = time.perf_counter() - began
+
+        threads = [threading.Thread(target=go, args=(u,)) for u in batch]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        done += batch
+    return done
