@@ -73,11 +73,12 @@ def free_port() -> int:
 def production_server(db: Path, workers: int = 3):
     """gunicorn with the project's settings on a free port, its own database; yields the URL."""
     port = free_port()
-    env = {**os.environ, "MVH_DB": str(db), "MVH_BIND": f"127.0.0.1:{port}", "MVH_WORKERS": str(workers),
-           "MVH_INSECURE_COOKIES": "1"}  # plain http on 127.0.0.1
+    env = {**os.environ, "MVH_DB": str(db), "MVH_BIND": f"127.0.0.1:{port}",
+           "MVH_WORKERS": str(workers), "MVH_INSECURE_COOKIES": "1"}  # plain http on 127.0.0.1
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "dashboard/gunicorn.conf.py",
-                             "dashboard.wsgi:server"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                             "dashboard.wsgi:server"], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(240):
@@ -121,7 +122,8 @@ class Browser:
     def upload(self, path: Path) -> tuple[int, str]:
         """The upload page's callback, in "check and submit" mode: (HTTP status, the verdict)."""
         contents = "data:application/octet-stream;base64," + base64.b64encode(path.read_bytes()).decode()
-        body = {"output": "upload-result.children", "outputs": {"id": "upload-result", "property": "children"},
+        body = {"output": "upload-result.children",
+                "outputs": {"id": "upload-result", "property": "children"},
                 "inputs": [{"id": "upload-payload", "property": "data",
                             "value": {"contents": contents, "filename": path.name}}],
                 "state": [{"id": "upload-mode", "property": "value", "value": "submit"},
@@ -150,7 +152,7 @@ def run(url: str, plan: dict[str, list[Path]], password: str) -> list[Upload]:
         start = threading.Barrier(len(plan))
         batch = [Upload(c, number, files[number]) for c, files in plan.items() if number < len(files)]
 
-        def go(upload: Upload) -> None:
+        def go(upload: Upload, start: threading.Barrier = start) -> None:
             start.wait()
             began = time.perf_counter()
             upload.status, upload.verdict = partners[upload.country].upload(upload.file)

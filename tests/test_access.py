@@ -10,8 +10,18 @@ import dash
 import pytest
 
 from pipelines import accounts
-from tests.dash_client import (PAGES_OUTPUT, PASSWORD, add_accounts, dependencies, fire, ids, login,
-                               render, text, using)
+from tests.dash_client import (
+    PAGES_OUTPUT,
+    PASSWORD,
+    add_accounts,
+    dependencies,
+    fire,
+    ids,
+    login,
+    render,
+    text,
+    using,
+)
 
 
 @pytest.fixture(scope="module")

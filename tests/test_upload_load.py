@@ -40,7 +40,8 @@ def test_seven_partners_uploading_at_once_for_ten_rounds(tmp_path, demo_dir, reg
         versions[(u.country, quarter)] = versions.get((u.country, quarter), 0) + 1
         assert u.verdict == f"Loaded as {u.country} {quarter} version {versions[(u.country, quarter)]}", u
     with duckdb.connect(str(db), read_only=True) as con:
-        assert con.execute("SELECT count(*), count(DISTINCT submission_id) FROM submissions").fetchone() == (70, 70)
+        assert con.execute("SELECT count(*), count(DISTINCT submission_id) FROM submissions"
+                           ).fetchone() == (70, 70)
         assert con.execute("SELECT count(*) FROM submissions WHERE uploaded_by <> "
                            "'partner-' || lower(country)").fetchone() == (0,)
     with using(db):

@@ -65,7 +65,8 @@ def test_simultaneous_uploads_queue_and_each_gets_its_own_answer(tmp_path, demo_
     def upload(path):
         kept = uploads.keep(path.read_bytes(), path.name, db)
         start.wait()
-        answers[path.name] = uploads.submit(kept, reg, f"partner-{path.name[:2].lower()}", path.name[:2], db)[1]
+        partner = f"partner-{path.name[:2].lower()}"
+        answers[path.name] = uploads.submit(kept, reg, partner, path.name[:2], db)[1]
 
     threads = [threading.Thread(target=upload, args=(f,)) for f in files]
     for t in threads:
