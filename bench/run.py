@@ -16,7 +16,10 @@
   (targets under 5 s and 500 MB; "imports only" is a process that reads nothing);
 - the dashboard (bench/dashboard.py): every callback through Flask's test client, 95th percentile
   and median (target p95 under 200 ms), and each page's first render in headless Chromium
-  (target under 2 s).
+  (target under 2 s);
+- the upload load test (bench/upload_load.py): 7 partners x 10 rounds of simultaneous uploads to
+  the production server (gunicorn): throughput, median and 95th-percentile latency, against the
+  same files ingested one by one without a server.
 Each section is a function returning rows; prints a table and writes bench/results/bench.json.
 """
 
@@ -36,7 +39,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import dashboard, large_workbook  # noqa: E402
+from bench import dashboard, large_workbook, upload_load  # noqa: E402
 from pipelines import demo_data, kpis, read, registry, validate  # noqa: E402
 
 Row = tuple[str, int, float, float | None, str]  # name, n, ours (s), baseline (s), baseline's name
@@ -138,7 +141,8 @@ def hostile_files(reg, tmp: Path) -> list[Row]:
     return rows
 
 
-SECTIONS = [ingest_path, check_speed, hostile_files, dashboard.callbacks, dashboard.first_render]
+SECTIONS = [ingest_path, check_speed, hostile_files, dashboard.callbacks, dashboard.first_render,
+            upload_load.measure]
 
 
 def main() -> None:

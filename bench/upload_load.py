@@ -165,3 +165,40 @@ def run(url: str, plan: dict[str, list[Path]], password: str) -> list[Upload]:
             t.join()
         done += batch
     return done
+
+
+def measure(registry: Registry, tmp: Path) -> list[tuple]:
+    """`make bench`: 7 partners x 10 rounds against gunicorn (3 workers), against the same 70
+    files ingested one by one in this process (no server, no queue)."""
+    import statistics
+
+    from bench.run import p95
+    from pipelines import accounts, ingest
+    from tests.dash_client import PASSWORD, using
+
+    plan = workbooks(registry, tmp / "raw", tmp / "load-corrections")
+    db = tmp / "load" / "mvh.duckdb"
+    with using(db):
+        codes = tuple(c.code for c in registry.countries)
+        for code in codes:
+            accounts.add(f"partner-{code.lower()}", "partner", PASSWORD, code, codes)
+    with production_server(db) as url:
+        began = time.perf_counter()
+        done = run(url, plan, PASSWORD)
+        wall = time.perf_counter() - began
+    failed = sum(u.status != 200 or not u.verdict.startswith("Loaded as") for u in done)
+    alone = []
+    for number in range(max(map(len, plan.values()))):
+        for files in plan.values():
+            start = time.perf_counter()
+            ingest.ingest([files[number]], registry, tmp / "load-alone" / "mvh.duckdb")
+            alone.append(time.perf_counter() - start)
+    latencies = [u.seconds for u in done]
+    what = "one file ingested alone, in process"
+    return [
+        (f"upload load: {len(done) / wall:.2f} uploads/s ({failed} failed), s per upload",
+         len(done), wall / len(done), sum(alone) / len(alone), "the files ingested one by one"),
+        ("upload load: latency median, 7 at once", len(done), statistics.median(latencies),
+         statistics.median(alone), what),
+        ("upload load: latency p95, 7 at once", len(done), p95(latencies), p95(alone), what),
+    ]
