@@ -9,7 +9,7 @@ LANG_OPT := $(if $(TEMPLATE_LANG),--lang $(TEMPLATE_LANG),)
 SYSTEM_PACKAGES := chromium chromium-driver libreoffice-calc-nogui
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run serve ingest demo-data template test lint bench system-deps clean distclean
+.PHONY: help setup run serve serve-prod accounts ingest demo-data template test lint bench system-deps clean distclean
 
 help: ## List the targets
 	@echo "Migrant Voices Heard impact monitor"
@@ -27,17 +27,26 @@ setup: $(INSTALLED) ## Create .venv and install the project with its pinned vers
 demo-data: setup ## Write demo workbooks into data/raw (one per country and quarter)
 	@echo "==> writing demo workbooks into data/raw"
 	$(BIN)/mvh demo-data --out data/raw
+	@touch data/raw/.demo  # so that `make run` adds demo logins
 
 ingest: setup ## Validate and load data/raw into data/processed/mvh.duckdb (demo data if empty)
 	@ls data/raw/*.xlsx >/dev/null 2>&1 || $(MAKE) --no-print-directory demo-data
 	@echo "==> ingesting data/raw"
 	@$(BIN)/mvh ingest data/raw; status=$$?; [ $$status -le 1 ] # 1 = some files rejected
 
-run: ingest serve ## Set up, ingest (demo data if none) and serve the dashboard on :8050
+run: ingest accounts serve ## Set up, ingest (demo data if none), add demo logins, serve on :8050
 
-serve: setup ## Serve the dashboard on http://127.0.0.1:8050
+accounts: setup ## On demo data: add demo logins if there are no accounts, print how to log in
+	@if [ -e data/raw/.demo ]; then $(BIN)/mvh users demo; \
+	else echo "==> log in with your account; an admin adds accounts with: mvh users add NAME --role ..."; fi
+
+serve: setup ## Serve the dashboard on http://127.0.0.1:8050 (development server)
 	@echo "==> dashboard on http://127.0.0.1:8050 (Ctrl+C to stop)"
 	$(BIN)/mvh serve
+
+serve-prod: setup ## Serve with gunicorn (3 workers x 4 threads) on MVH_BIND, default 127.0.0.1:8050
+	@echo "==> gunicorn on $${MVH_BIND:-127.0.0.1:8050}; put it behind an HTTPS reverse proxy (README)"
+	$(BIN)/gunicorn -c dashboard/gunicorn.conf.py dashboard.wsgi:server
 
 template: setup ## Write a blank template: make template COUNTRY=BG QUARTER=2022-Q3 [TEMPLATE_LANG=en]
 	$(BIN)/mvh template --country $(COUNTRY) --quarter $(QUARTER) $(LANG_OPT) -o MVH_$(COUNTRY)_$(QUARTER).xlsx
