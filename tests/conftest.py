@@ -53,6 +53,15 @@ def demo_dir(tmp_path_factory, reg) -> Path:
 
 
 @pytest.fixture(scope="session")
+def app():
+    """The Dash app, one per test run: Dash hands the callbacks declared with @callback to the
+    first app of a process only."""
+    from dashboard.app import create_app
+
+    return create_app()
+
+
+@pytest.fixture(scope="session")
 def demo_db(tmp_path_factory, reg, demo_dir) -> Path:
     """A database with every demo workbook ingested. Tests must not write to it."""
     path = tmp_path_factory.mktemp("db") / "mvh.duckdb"

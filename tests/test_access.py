@@ -24,13 +24,6 @@ from tests.dash_client import (
 )
 
 
-@pytest.fixture(scope="module")
-def app():
-    from dashboard.app import create_app
-
-    return create_app()
-
-
 @pytest.fixture
 def on_demo(demo_db, monkeypatch):
     monkeypatch.setenv("MVH_DB", str(demo_db))

@@ -59,9 +59,10 @@ def test_keyboard_reaches_the_navigation_and_the_quarter_picker(page, dashboard_
     page.wait_for_selector("#overview-value-migrants_reached")
     links = page.locator("nav a").all_inner_texts()
     focused = []
-    for _ in range(len(links) + 2):
+    for _ in range(len(links) + 3):
         page.keyboard.press("Tab")
         focused.append(page.evaluate("document.activeElement.textContent"))
     assert focused[0] == "Skip to content"
-    assert focused[1:-1] == links
+    assert focused[1:-2] == links
+    assert focused[-2] == "Log out"
     assert page.evaluate("document.activeElement.closest('#overview-as-of') !== null")

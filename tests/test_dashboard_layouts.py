@@ -16,13 +16,6 @@ NEEDS_DATA = {"/", "/countries", "/trends", "/entities", "/people", "/submission
               "/provenance", "/export"}
 
 
-@pytest.fixture(scope="session")
-def app():
-    from dashboard.app import create_app
-
-    return create_app()
-
-
 @pytest.fixture
 def client(app, demo_db, monkeypatch):
     """A test client logged in as the manager."""
