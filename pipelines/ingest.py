@@ -5,6 +5,8 @@ Each file is identified by the sha256 of its bytes. A file already in the databa
 the database is not touched; an accepted file's bytes are stored under files/ and it is loaded
 in one transaction, as the next version of its country and quarter (superseding earlier ones,
 which stay on record). Files of one call arrive in order of modification time, then name.
+Participant registers given as files (.csv, .parquet, *_register.xlsx) are settled after the
+workbooks of the same call, against their quarter's workbook (pipelines/register_load.py).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines import db, history, load, read, validate
+from pipelines import db, history, load, read, register, register_load, validate
 from pipelines.findings import Finding, has_errors
 from pipelines.registry import Registry
 
@@ -76,20 +78,24 @@ def ingest(
     try:
         load.ensure_schema(con, registry)
         known = {row[0] for row in con.execute("SELECT submission_id FROM submissions").fetchall()}
-        outcomes, books = [], {}
+        known |= register_load.known(con)
+        outcomes, books, registers = [], {}, {}
         for path in progress(files):
             data = path.read_bytes()
             sha = hashlib.sha256(data).hexdigest()
-            if sha in known or sha in books:
+            if sha in known or sha in books or sha in registers:
                 outcomes.append(Outcome(path, sha, "unchanged"))
                 continue
-            books[sha] = read.read(path, registry, data)
+            if register.is_file(path):  # settled after the workbooks, which it is checked against
+                registers[sha] = register.read_file(path, registry, data)
+            else:
+                books[sha] = read.read(path, registry, data)
             outcomes.append(Outcome(path, sha, "pending"))
         past = history.load(con, registry)
         batch = list(books.values())
         results = validate.validate(batch, registry, past, uploader_country) if batch else {}
         for outcome in outcomes:
-            if outcome.status == "pending":
+            if outcome.sha256 in books and outcome.status == "pending":
                 book = books[outcome.sha256]
                 found = results[book.sha256]
                 outcome.country, outcome.quarter, outcome.findings = (
@@ -98,6 +104,10 @@ def ingest(
                     found,
                 )
                 _settle(con, registry, book, outcome, db_path, uploaded_by)
+        for outcome in outcomes:
+            if outcome.sha256 in registers and outcome.status == "pending":
+                register_load.settle(con, registry, registers[outcome.sha256], outcome, db_path,
+                                     uploaded_by, uploader_country)
         return outcomes
     finally:
         con.close()

@@ -20,6 +20,10 @@ import pytest
 from pipelines import demo_data, ingest, registry
 
 ROOT = Path(__file__).resolve().parent.parent
+# the participant key of the tests (never the user's ~/.config/mvh/participant.key); `mvh` run as
+# a subprocess inherits it
+os.environ["MVH_PARTICIPANT_KEY"] = "test-participant-key-not-a-secret"
+os.environ.pop("MVH_PARTICIPANT_KEY_FILE", None)
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 # Debian's Chromium, headless, quiet: no sandbox (root), no GPU, no calls home

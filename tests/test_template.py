@@ -27,7 +27,7 @@ def bg(bg_path):
 
 
 def test_sheets_are_named_in_bulgarian_in_order(reg, bg):
-    tables = [sheet_name(reg, s) for s in ("councils", "authorities", "activities", "outreach")]
+    tables = [sheet_name(reg, s) for s in ("councils", "authorities", "activities", "outreach", "register")]
     assert bg.sheetnames == [
         reg.template.instructions_title["bg"], "_lists", sheet_name(reg, "cover"), *tables, "_stamp"
     ]
