@@ -44,6 +44,9 @@ CREATE TABLE IF NOT EXISTS registers (
     submission_id VARCHAR,                  -- the workbook it came in, for a register sheet
     UNIQUE (country, quarter, version)
 );
+"""
+# The latest register of each country's quarter: the only one that counts.
+CURRENT_VIEW = """
 CREATE OR REPLACE VIEW current_registers AS
     SELECT * FROM registers
     QUALIFY version = max(version) OVER (PARTITION BY country, quarter);
@@ -53,7 +56,7 @@ SQL_TYPES = {"date": "DATE"}
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
     """The registers table, its view and participations (columns from the register's fields)."""
-    con.execute(SCHEMA)
+    con.execute(SCHEMA + CURRENT_VIEW)
     spec = registry.participant_register
     con.execute("CREATE TABLE IF NOT EXISTS participations (register_id VARCHAR NOT NULL, "
                 "country VARCHAR NOT NULL, quarter VARCHAR NOT NULL, source_row INTEGER, "
