@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines import db, kpis, provenance, registry
+from pipelines import db, kpis, people, provenance, registry
 
 
 @contextmanager
@@ -101,6 +101,17 @@ def sheet_rows(sheet: str, field: str, as_of: str, country: str | None = None) -
     """Every row of a sheet in current versions up to as-of, with the cell of `field`."""
     with reading() as con:
         return provenance.sheet_rows(con, registry.get(), sheet, field, as_of, country)
+
+
+@kept
+def people_counts(as_of: str, country: str | None = None) -> dict[str, pd.DataFrame]:
+    """From the participant registers (pipelines/people.py): per quarter, by sex x age bracket
+    (unique participants, each person once) and per country, up to the as-of quarter."""
+    reg = registry.get()
+    with reading() as con:
+        return {"quarters": people.by_quarter(con, as_of, country),
+                "sex_age": people.by_sex_age(con, reg, as_of, country),
+                "countries": people.by_country(con, reg, as_of)}
 
 
 @kept
