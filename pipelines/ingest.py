@@ -14,12 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines import db, history, load, read, register, register_load, validate
+from pipelines import db, history, load, read, redact, register, register_load, validate
 from pipelines.findings import Finding, has_errors
 from pipelines.registry import Registry
 
@@ -124,24 +123,31 @@ def _settle(
     """Quarantine a rejected file, or store and load an accepted one."""
     if has_errors(outcome.findings):
         outcome.status = "rejected"
-        quarantine(book.path, book.sha256, outcome.findings, db_path, book.country, book.quarter)
+        quarantine(book.path, book.sha256, outcome.findings, db_path, book.country, book.quarter,
+                   _register_sheet(book, registry))
         return
     stored = db.files_dir(db_path) / f"{book.sha256}{book.path.suffix.lower() or '.xlsx'}"
     stored.parent.mkdir(parents=True, exist_ok=True)
     if not stored.exists():
-        shutil.copyfile(book.path, stored)
+        redact.keep(book.path, stored, _register_sheet(book, registry))
     outcome.version = load.load(con, registry, book, str(stored), outcome.findings, uploaded_by)
     outcome.status = "accepted"
 
 
+def _register_sheet(book: read.ReadBook, registry: Registry) -> str | None:
+    """The name of the workbook's register sheet when it has rows (its codes are never kept)."""
+    carried = book.sheets.get(registry.participant_register.sheet.id)
+    return carried.name if carried is not None else None
+
+
 def quarantine(path: Path, sha: str, found: list[Finding], db_path: Path | str | None,
-               country: str = "", quarter: str = "") -> Path:
-    """Keep a rejected file's bytes and its findings, named by its hash."""
+               country: str = "", quarter: str = "", register_sheet: str | None = None) -> Path:
+    """Keep a rejected file's bytes (a register sheet emptied) and its findings, named by its hash."""
     folder = db.quarantine_dir(db_path)
     folder.mkdir(parents=True, exist_ok=True)
     kept = folder / f"{sha}{path.suffix.lower()}"
     if not kept.exists():
-        shutil.copyfile(path, kept)
+        redact.keep(path, kept, register_sheet)
     report = {
         "file_name": path.name,
         "sha256": sha,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import zipfile
 
 import duckdb
 import pytest
@@ -21,6 +22,22 @@ def write_csv(path, rows, header=HEADER):
     with path.open("w", encoding="utf-8", newline="") as out:
         csv.writer(out).writerows([header, *rows])
     return path
+
+
+def holds(path, text: str) -> bool:
+    """Whether a file holds the text: in its bytes, in any part of a zip (.xlsx, .zip) unpacked,
+    or, for a DuckDB file, in any column of any table (its strings are compressed on disk)."""
+    needles = (text.encode(), text.lower().encode())
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            return any(n in z.read(name) for name in z.namelist() for n in needles)
+    if path.suffix == ".duckdb":
+        with duckdb.connect(str(path), read_only=True) as con:
+            tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+            return any(con.execute(f"SELECT count(*) FROM {t} WHERE contains(lower(CAST({t} AS VARCHAR)), ?)",
+                                   [text.lower()]).fetchone()[0] for t in tables)  # the whole row as text
+    data = path.read_bytes()
+    return any(n in data for n in needles)
 
 
 def acts(demo_dir, reg, name):
@@ -109,13 +126,8 @@ def test_the_raw_code_is_stored_nowhere(bg, reg, db_path, tmp_path):
                export_write.write_csv_zip(pack, tmp_path / "pack.zip")]
     stored = [p for p in db_path.parent.rglob("*") if p.is_file()]
     assert any(p.suffix == ".parquet" for p in stored) and any(p.suffix == ".json" for p in stored)
-    for path in [*stored, *written]:
-        data = path.read_bytes()
-        assert RAW.encode() not in data and RAW.lower().encode() not in data, path
-    import zipfile
-
-    with zipfile.ZipFile(written[1]) as z:  # inside the compressed pack too
-        assert not any(RAW.encode() in z.read(n) for n in z.namelist())
+    assert not any(holds(path, RAW) for path in [*stored, *written])
+    assert holds(files[0], RAW)  # the partner's own file does hold it
     with duckdb.connect(str(db_path), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM participations").fetchone()[0] == 7
         assert RAW not in json.dumps(con.execute("SELECT * FROM findings").df().astype(str).to_dict())
@@ -216,8 +228,8 @@ def test_a_register_sheet_in_the_workbook(demo_dir, reg, db_path, tmp_path):
     sheet = reg.participant_register.sheet.label("bg")
     ids = acts(demo_dir, reg, "BG_2022-Q3.xlsx")
     edits = {}
-    for row, values in enumerate([["P1", ids[0], "05/07/2022", "Жена", "От 18 до 60", "Да"],
-                                  ["P1", ids[1], "06/07/2022", "Жена", "От 18 до 60", "Да"],
+    for row, values in enumerate([[RAW, ids[0], "05/07/2022", "Жена", "От 18 до 60", "Да"],
+                                  [RAW, ids[1], "06/07/2022", "Жена", "От 18 до 60", "Да"],
                                   ["P2", ids[1], "06/07/2022", "Мъж", "Под 18", "Не"]], start=3):
         edits.update({(sheet, f"{col}{row}"): v for col, v in zip("ABCDEF", values, strict=True)})
     path = edited(demo_dir / "BG_2022-Q3.xlsx", tmp_path / "BG_2022-Q3.xlsx", edits)
@@ -230,3 +242,11 @@ def test_a_register_sheet_in_the_workbook(demo_dir, reg, db_path, tmp_path):
         assert con.execute("SELECT kind, rows, submission_id = register_id FROM registers").fetchall() == [
             ("sheet", 3, True)]
         assert con.execute("SELECT count(DISTINCT person) FROM participations").fetchone()[0] == 2
+        stored = con.execute("SELECT stored_path FROM submissions").fetchone()[0]
+    # the workbook is kept with its register sheet emptied: the codes are nowhere, the rest is read
+    assert holds(path, RAW)
+    assert not any(holds(p, RAW) for p in db_path.parent.rglob("*") if p.is_file())
+    again = read.read(stored, reg)
+    original = read.read(path, reg)
+    assert again.sheets["activities"].frame.equals(original.sheets["activities"].frame)
+    assert "register" not in again.sheets and "register" in original.sheets
