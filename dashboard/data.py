@@ -128,14 +128,20 @@ def submissions() -> pd.DataFrame:
 
 @kept
 def findings() -> pd.DataFrame:
-    """The warnings kept with accepted submissions, with their country, quarter and file."""
-    return _frame("""
-        SELECT s.country, s.quarter, c.partner, s.file_name, s.version,
-               f.* EXCLUDE (submission_id), s.received_at AS at
-        FROM findings f JOIN submissions s USING (submission_id)
-        LEFT JOIN cover c ON c.submission_id = f.submission_id
-        ORDER BY s.country, s.quarter, s.version
-    """)
+    """The warnings kept with accepted submissions and register files, with their country,
+    quarter and file."""
+    with reading() as con:
+        registers = ("""UNION ALL SELECT register_id, country, quarter, file_name, version, received_at
+                        FROM registers WHERE submission_id IS NULL""" if people.has_registers(con) else "")
+        return con.execute(f"""
+            SELECT s.country, s.quarter, c.partner, s.file_name, s.version,
+                   f.* EXCLUDE (submission_id), s.received_at AS at
+            FROM findings f JOIN (
+                SELECT submission_id, country, quarter, file_name, version, received_at FROM submissions
+                {registers}) s USING (submission_id)
+            LEFT JOIN cover c ON c.submission_id = f.submission_id
+            ORDER BY s.country, s.quarter, s.version
+        """).df()
 
 
 @kept

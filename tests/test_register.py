@@ -133,7 +133,8 @@ def test_the_raw_code_is_stored_nowhere(bg, reg, db_path, tmp_path):
         assert RAW not in json.dumps(con.execute("SELECT * FROM findings").df().astype(str).to_dict())
 
 
-def test_a_register_that_disagrees_with_its_activities_is_a_warning(demo_dir, reg, db_path, tmp_path):
+def test_a_register_that_disagrees_with_its_activities_is_a_warning(demo_dir, reg, db_path, tmp_path,
+                                                                    monkeypatch):
     book = read.read(demo_dir / "BG_2022-Q3.xlsx", reg)
     rows = []
     for a in book.sheets["activities"].frame.to_dict("records"):
@@ -161,6 +162,11 @@ def test_a_register_that_disagrees_with_its_activities_is_a_warning(demo_dir, re
         kept = con.execute("SELECT count(*) FROM findings WHERE submission_id = ? AND rule = "
                            "'register_mismatch'", [outcome.sha256]).fetchone()[0]
     assert kept == len(outcome.findings) >= 2  # the total and the sex or age part it changes
+    monkeypatch.setenv("MVH_DB", str(db_path))
+    from dashboard import data
+
+    shown = data.findings()  # the Data quality page lists them, with the register file
+    assert set(shown[shown["rule"] == "register_mismatch"]["file_name"]) == {short.name}
 
 
 @pytest.mark.parametrize("case, rows, header, rule, cell", [
