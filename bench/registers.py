@@ -85,9 +85,10 @@ def register_ingest(reg, tmp: Path) -> list[Row]:
     database = big / "mvh.duckdb"
     shutil.copyfile(tmp / "mvh.duckdb", database)
     with duckdb.connect(str(database), read_only=True) as con:
-        ids = {q: [r[0] for r in con.execute("SELECT activity_id FROM activities JOIN current_submissions "
-                                              "USING (submission_id) WHERE country = 'BG' AND quarter = ? "
-                                              "ORDER BY 1", [q]).fetchall()] for q in ("2022-Q3", "2022-Q4")}
+        ids = {q: [r[0] for r in con.execute(
+            "SELECT a.activity_id FROM activities a JOIN current_submissions s USING (submission_id) "
+            "WHERE s.country = 'BG' AND s.quarter = ? ORDER BY 1", [q]).fetchall()]
+            for q in ("2022-Q3", "2022-Q4")}
     csv_path = large_register.write_csv(big / "BG_2022-Q3_register.csv", ROWS, ids["2022-Q3"])
     counted = timed(lambda: duckdb.sql(f"SELECT count(*) FROM read_csv('{csv_path}')").fetchall())
     pandas_read = timed(lambda: pd.read_csv(csv_path))

@@ -256,3 +256,30 @@ def test_a_register_sheet_in_the_workbook(demo_dir, reg, db_path, tmp_path):
     original = read.read(path, reg)
     assert again.sheets["activities"].frame.equals(original.sheets["activities"].frame)
     assert "register" not in again.sheets and "register" in original.sheets
+
+
+def test_the_participant_key_is_created_once_private_and_outside_the_project(monkeypatch, tmp_path, capsys):
+    from pipelines import pseudonym
+
+    monkeypatch.delenv("MVH_PARTICIPANT_KEY")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    first = pseudonym.key()
+    path = tmp_path / ".config" / "mvh" / "participant.key"
+    assert path.stat().st_mode & 0o777 == 0o600 and len(first) == 64
+    assert "Back it up" in capsys.readouterr().err
+    assert pseudonym.key() == first and capsys.readouterr().err == ""  # created once
+    monkeypatch.setenv("MVH_PARTICIPANT_KEY_FILE", str(tmp_path / "missing.key"))
+    with pytest.raises(pseudonym.ParticipantKeyError, match="restore the project's participant key"):
+        pseudonym.key()
+
+
+def test_a_person_is_a_keyed_hash_of_country_and_code():
+    import pandas as pd
+
+    from pipelines import pseudonym
+
+    codes = pd.Series(["AB-12", " ab-12 ", "AB-13", None])
+    bg = pseudonym.persons(codes, "BG", b"k" * 32)
+    assert bg[0] == bg[1] != bg[2] and pd.isna(bg[3])
+    assert pseudonym.persons(codes, "AT", b"k" * 32)[0] != bg[0]  # same code, other country
+    assert pseudonym.persons(codes, "BG", b"j" * 32)[0] != bg[0]  # another key
