@@ -46,11 +46,7 @@ def _per_country(con: duckdb.DuckDBPyConnection, registry: Registry, kpi: Kpi, a
     elif src.register_count:
         if not people.has_registers(con):
             return {}
-        sql = f"""
-            SELECT country, {people.MEASURES[src.register_count]} FROM participations
-            WHERE register_id IN (SELECT register_id FROM current_registers WHERE quarter <= $as_of)
-            GROUP BY country
-        """
+        sql = people.KPI_SQL[src.register_count]
     else:
         sql = f"""
             SELECT t.country, sum(t.{src.value}) FROM {src.sheet} t

@@ -23,6 +23,15 @@ MEASURES = {
     "participations": "count(DISTINCT (person, activity_id))",
     "unique_participants": "count(DISTINCT person)",
 }
+# Per country as of a quarter ($as_of), for kpis.py: unique participants are the people whose
+# first quarter (people_first) is up to the as-of quarter; participations are counted per row.
+KPI_SQL = {
+    "unique_participants": """SELECT country, count(*) FROM people_first WHERE first_quarter <= $as_of
+                              GROUP BY country""",
+    "participations": f"""SELECT country, {MEASURES['participations']} FROM participations
+        WHERE register_id IN (SELECT register_id FROM current_registers WHERE quarter <= $as_of)
+        GROUP BY country""",
+}
 
 
 def has_registers(con: duckdb.DuckDBPyConnection) -> bool:

@@ -10,6 +10,8 @@ Tables and their grain:
   country and participant code, pipelines/pseudonym.py) in place of the code, and the other
   register fields. The participant code itself is never stored: not here, not in findings,
   not in the quarantine.
+- people_first: one row per country and person of the current registers, with the first
+  quarter listing them (rebuilt for the country on each register load).
 A register file's bytes are not kept either (they hold the codes): its sha256, name and size are.
 """
 
@@ -45,6 +47,16 @@ CREATE TABLE IF NOT EXISTS registers (
     UNIQUE (country, quarter, version)
 );
 """
+# Each person of a country once, with the first quarter a current register lists them in: kept
+# up to date on every register load, so counting unique participants as of a quarter is a count
+# of rows (first_quarter <= as-of), not a distinct count over every participation.
+PEOPLE_FIRST = """
+CREATE TABLE IF NOT EXISTS people_first (
+    country VARCHAR NOT NULL,
+    person BIGINT NOT NULL,                 -- one row per country and person
+    first_quarter VARCHAR NOT NULL
+);
+"""
 # The latest register of each country's quarter: the only one that counts.
 CURRENT_VIEW = """
 CREATE OR REPLACE VIEW current_registers AS
@@ -56,7 +68,7 @@ SQL_TYPES = {"date": "DATE"}
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
     """The registers table, its view and participations (columns from the register's fields)."""
-    con.execute(SCHEMA + CURRENT_VIEW)
+    con.execute(SCHEMA + CURRENT_VIEW + PEOPLE_FIRST)
     spec = registry.participant_register
     con.execute("CREATE TABLE IF NOT EXISTS participations (register_id VARCHAR NOT NULL, "
                 "country VARCHAR NOT NULL, quarter VARCHAR NOT NULL, source_row INTEGER, "
@@ -94,6 +106,10 @@ def insert(con: duckdb.DuckDBPyConnection, registry: Registry, reg: Register,
         con.execute("INSERT INTO participations BY NAME SELECT * FROM incoming_register")
     finally:
         con.unregister("incoming_register")
+    con.execute("DELETE FROM people_first WHERE country = $c", {"c": reg.country})
+    con.execute("""INSERT INTO people_first SELECT country, person, min(quarter) FROM participations
+                   WHERE register_id IN (SELECT register_id FROM current_registers WHERE country = $c)
+                   GROUP BY country, person""", {"c": reg.country})
     return int(version)
 
 

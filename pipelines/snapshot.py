@@ -76,6 +76,7 @@ def _queries(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: str) -> 
         counted = f"register_id IN (SELECT register_id FROM current_registers WHERE {upto})"
         queries["registers"] = f"SELECT * EXCLUDE (uploaded_by) FROM registers WHERE {upto}"
         queries["participations"] = f"SELECT * FROM participations WHERE {counted}"
+        queries["people_first"] = f"SELECT * FROM people_first WHERE first_quarter <= '{as_of}'"
     return {name: f"{sql} ORDER BY ALL" for name, sql in queries.items()}
 
 
