@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
 import zipfile
 
 import duckdb
 import pytest
 
 from pipelines import export, ingest, kpis, people, read, snapshot
+from tests.conftest import SOFFICE, need
 from tests.workbooks import copied, edited
 
 RAW = "ZQXJ-RAW-7731"  # a participant code that must never be stored
@@ -230,7 +232,8 @@ def test_parquet_register_and_translated_headers(bg, reg, db_path, tmp_path):
     assert got == [("parquet", 2)] and sexes == [("female", "18_60", "yes")]
 
 
-def test_a_register_sheet_in_the_workbook(demo_dir, reg, db_path, tmp_path):
+def with_register_sheet(demo_dir, reg, tmp_path):
+    """Bulgaria's 2022-Q3 workbook with three rows in its register sheet, two of one person."""
     sheet = reg.participant_register.sheet.label("bg")
     ids = acts(demo_dir, reg, "BG_2022-Q3.xlsx")
     edits = {}
@@ -238,7 +241,12 @@ def test_a_register_sheet_in_the_workbook(demo_dir, reg, db_path, tmp_path):
                                   [RAW, ids[1], "06/07/2022", "Жена", "От 18 до 60", "Да"],
                                   ["P2", ids[1], "06/07/2022", "Мъж", "Под 18", "Не"]], start=3):
         edits.update({(sheet, f"{col}{row}"): v for col, v in zip("ABCDEF", values, strict=True)})
-    path = edited(demo_dir / "BG_2022-Q3.xlsx", tmp_path / "BG_2022-Q3.xlsx", edits)
+    return edited(demo_dir / "BG_2022-Q3.xlsx", tmp_path / "BG_2022-Q3.xlsx", edits)
+
+
+def test_a_register_sheet_in_the_workbook(demo_dir, reg, db_path, tmp_path):
+    sheet = reg.participant_register.sheet.label("bg")
+    path = with_register_sheet(demo_dir, reg, tmp_path)
     [outcome] = ingest.ingest([path], reg, db_path)
     assert outcome.status == "accepted"
     # two people against the activities' full counts: warnings, each naming the sheet
@@ -283,3 +291,19 @@ def test_a_person_is_a_keyed_hash_of_country_and_code():
     assert bg[0] == bg[1] != bg[2] and pd.isna(bg[3])
     assert pseudonym.persons(codes, "AT", b"k" * 32)[0] != bg[0]  # same code, other country
     assert pseudonym.persons(codes, "BG", b"j" * 32)[0] != bg[0]  # another key
+
+
+def test_a_register_sheet_resaved_by_libreoffice(demo_dir, reg, db_path, tmp_path):
+    office = need(SOFFICE, "LibreOffice")
+    source = with_register_sheet(demo_dir, reg, tmp_path / "src")
+    subprocess.run([office, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to",
+                    "xlsx:Calc MS Excel 2007 XML", "--outdir", str(tmp_path / "lo-out"), str(source)],
+                   check=True, capture_output=True, timeout=180)
+    resaved = tmp_path / "lo-out" / source.name
+    [outcome] = ingest.ingest([resaved], reg, db_path)
+    assert outcome.status == "accepted", outcome.findings
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        assert con.execute("SELECT rows, count(DISTINCT person) FROM registers, participations "
+                           "GROUP BY rows").fetchall() == [(3, 2)]
+    assert holds(resaved, RAW)
+    assert not any(holds(p, RAW) for p in db_path.parent.rglob("*") if p.is_file())
