@@ -14,6 +14,7 @@ later is measured too: pages with no query, callbacks without sample inputs are 
 
 from __future__ import annotations
 
+import functools
 import os
 import statistics
 import sys
@@ -79,26 +80,35 @@ def _measure(call) -> list[float]:
     return times
 
 
-def _row(label: str, times: list[float]) -> Row:
+def _row(label: str, times: list[float], target: float = CALLBACK_TARGET) -> Row:
     from bench.run import p95
 
-    over = "" if p95(times) < CALLBACK_TARGET else "  OVER TARGET"
+    over = "" if p95(times) < target else "  OVER TARGET"
     return (f"callback p95: {label}", len(times), p95(times), None,
             f"median {statistics.median(times) * 1000:.0f} ms, first {times[0] * 1000:.0f} ms; "
-            f"target < {CALLBACK_TARGET * 1000:.0f} ms{over}")
+            f"target < {target * 1000:.0f} ms{over}")
 
 
-def callbacks(reg, tmp: Path) -> list[Row]:
-    """Every server-side callback through Flask's test client."""
-    import dash
-
-    os.environ["MVH_DB"] = str(tmp / "mvh.duckdb")
-    from dashboard import data, tables
+@functools.cache
+def _app():
+    """One app per process: Dash hands the callbacks declared with @callback to the first only.
+    It reads the database named by $MVH_DB at each request."""
     from dashboard.app import create_app
 
-    client = create_app().server.test_client()
+    return create_app()
+
+
+def callbacks(reg, tmp: Path, database: Path | None = None, target: float = CALLBACK_TARGET) -> list[Row]:
+    """Every server-side callback through Flask's test client, on tmp/mvh.duckdb or `database`."""
+    import dash
+
+    database = database or tmp / "mvh.duckdb"
+    os.environ["MVH_DB"] = str(database)
+    from dashboard import data, tables
+
+    client = _app().server.test_client()
     client.get("/")  # the first request, on which Dash runs every layout once
-    add_accounts(tmp / "mvh.duckdb")
+    add_accounts(database)
     login(client, "admin")  # may open every page
     samples = _samples({"columns": list(data.submissions().columns),
                         "rows": tables.records(data.submissions())}, tmp)
@@ -116,13 +126,13 @@ def callbacks(reg, tmp: Path) -> list[Row]:
                 path, _, query = view.partition("?")
                 search = f"?{query}" if query else ""
                 rows.append(_row(f"page {view}", _measure(partial(fire, client, spec,
-                                                                  [path, search]))))
+                                                                  [path, search])), target))
             continue
         first = spec["inputs"][0]["id"]
         given = samples.get(first if not first.startswith("{") else _pattern_type(first), [])
         for label, inputs, state, match, changed in given:
             rows.append(_row(label, _measure(partial(fire, client, spec, inputs, state, match,
-                                                     changed))))
+                                                     changed)), target))
         if not given:
             rows.append((f"callback not measured: {key(first)}", 0, 0.0, None,
                          "no sample inputs in bench/dashboard.py"))

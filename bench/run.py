@@ -19,8 +19,13 @@
   (target under 2 s);
 - the upload load test (bench/upload_load.py): 7 partners x 10 rounds of simultaneous uploads to
   the production server (gunicorn): throughput, median and 95th-percentile latency, against the
-  same files ingested one by one without a server.
-Each section is a function returning rows; prints a table and writes bench/results/bench.json.
+  same files ingested one by one without a server;
+- at scale (bench/registers.py): reading alone, ours against openpyxl (target 5x); a
+  1,000,000-row CSV register and a full-sheet .xlsx register ingested (time and peak memory);
+  KPI queries and every dashboard callback on a database holding them.
+`python bench/run.py SECTION ...` runs only the sections named (e.g. register_ingest needs
+ingest_path first, for the demo database). Each section is a function returning rows; prints
+a table and writes bench/results/bench.json.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import dashboard, large_workbook, upload_load  # noqa: E402
+from bench import dashboard, large_workbook, registers, upload_load  # noqa: E402
 from pipelines import demo_data, kpis, read, registry, validate  # noqa: E402
 
 Row = tuple[str, int, float, float | None, str]  # name, n, ours (s), baseline (s), baseline's name
@@ -142,15 +147,17 @@ def hostile_files(reg, tmp: Path) -> list[Row]:
 
 
 SECTIONS = [ingest_path, check_speed, hostile_files, dashboard.callbacks, dashboard.first_render,
-            upload_load.measure]
+            upload_load.measure, *registers.SECTIONS]
 
 
 def main() -> None:
     reg = registry.get()
     rows: list[Row] = []
+    named = sys.argv[1:]
     with tempfile.TemporaryDirectory() as tmp:
         for section in SECTIONS:
-            rows += section(reg, Path(tmp))
+            if not named or section.__name__ in named:
+                rows += section(reg, Path(tmp))
     print(f"{'benchmark':<40} {'n':>4} {'ours s':>9} {'base s':>9} {'ratio':>7}  baseline")
     for name, n, value, baseline, what in rows:
         ratio = f"{baseline / value:6.1f}x" if baseline else ""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines import db, kpis, provenance, registry
+from pipelines import db, kpis, people, provenance, registry
 
 
 @contextmanager
@@ -104,6 +104,17 @@ def sheet_rows(sheet: str, field: str, as_of: str, country: str | None = None) -
 
 
 @kept
+def people_counts(as_of: str, country: str | None = None) -> dict[str, pd.DataFrame]:
+    """From the participant registers (pipelines/people.py): per quarter, by sex x age bracket
+    (unique participants, each person once) and per country, up to the as-of quarter."""
+    reg = registry.get()
+    with reading() as con:
+        return {"quarters": people.by_quarter(con, as_of, country),
+                "sex_age": people.by_sex_age(con, reg, as_of, country),
+                "countries": people.by_country(con, reg, as_of)}
+
+
+@kept
 def submissions() -> pd.DataFrame:
     """Every accepted file, all versions, with what its cover says (partner, submitted on)."""
     return _frame("""
@@ -117,14 +128,20 @@ def submissions() -> pd.DataFrame:
 
 @kept
 def findings() -> pd.DataFrame:
-    """The warnings kept with accepted submissions, with their country, quarter and file."""
-    return _frame("""
-        SELECT s.country, s.quarter, c.partner, s.file_name, s.version,
-               f.* EXCLUDE (submission_id), s.received_at AS at
-        FROM findings f JOIN submissions s USING (submission_id)
-        LEFT JOIN cover c ON c.submission_id = f.submission_id
-        ORDER BY s.country, s.quarter, s.version
-    """)
+    """The warnings kept with accepted submissions and register files, with their country,
+    quarter and file."""
+    with reading() as con:
+        registers = ("""UNION ALL SELECT register_id, country, quarter, file_name, version, received_at
+                        FROM registers WHERE submission_id IS NULL""" if people.has_registers(con) else "")
+        return con.execute(f"""
+            SELECT s.country, s.quarter, c.partner, s.file_name, s.version,
+                   f.* EXCLUDE (submission_id), s.received_at AS at
+            FROM findings f JOIN (
+                SELECT submission_id, country, quarter, file_name, version, received_at FROM submissions
+                {registers}) s USING (submission_id)
+            LEFT JOIN cover c ON c.submission_id = f.submission_id
+            ORDER BY s.country, s.quarter, s.version
+        """).df()
 
 
 @kept

@@ -29,24 +29,27 @@ NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
 CELL_START = re.compile(rb'<c r="([A-Z]{1,3}[0-9]+)"')
 
 
-def check(data: bytes) -> list[F.Finding]:
-    """Refuse what is not a plain, safe .xlsx; an empty list when the file may be parsed."""
+def check(data: bytes, max_bytes: int = MAX_FILE_BYTES,
+          max_unpacked: int = MAX_UNPACKED_BYTES) -> list[F.Finding]:
+    """Refuse what is not a plain, safe .xlsx; an empty list when the file may be parsed.
+
+    The limits are those of a quarterly workbook unless given (a register workbook is larger)."""
     if not data:
         return [F.error("empty")]
-    if len(data) > MAX_FILE_BYTES:
-        return [F.error("too_large", size=f"{len(data) / 1e6:.1f}", limit=f"{MAX_FILE_BYTES / 1e6:.0f}")]
+    if len(data) > max_bytes:
+        return [F.error("too_large", size=f"{len(data) / 1e6:.1f}", limit=f"{max_bytes / 1e6:.0f}")]
     if data[:8] == OLE2:
         return [F.error("legacy_xls")]
     if not zipfile.is_zipfile(io.BytesIO(data)):
         return [F.error("damaged" if data[:4] == b"PK\x03\x04" else "not_xlsx")]  # a cut-off zip
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return _check_entries(archive)
+            return _check_entries(archive, max_unpacked)
     except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError):
         return [F.error("damaged")]
 
 
-def _check_entries(archive: zipfile.ZipFile) -> list[F.Finding]:
+def _check_entries(archive: zipfile.ZipFile, max_unpacked: int) -> list[F.Finding]:
     entries = archive.infolist()
     names = {e.filename for e in entries}
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
@@ -57,7 +60,7 @@ def _check_entries(archive: zipfile.ZipFile) -> list[F.Finding]:
     unpacked = sum(e.file_size for e in entries)
     bomb = any(e.file_size > 1_000_000 and e.file_size > MAX_RATIO * max(e.compress_size, 1)
                for e in entries)
-    if unpacked > MAX_UNPACKED_BYTES or bomb or len(entries) > MAX_ENTRIES:
+    if unpacked > max_unpacked or bomb or len(entries) > MAX_ENTRIES:
         return [F.error("zip_bomb")]
     for entry in entries:
         if _unsafe(archive, entry):

@@ -6,11 +6,13 @@ Five new councils go planned -> in preparation -> established -> active, two exi
 two countries also work with a national ministry, which does not count towards the authorities
 target. Activities have plausible sex and age mixes; outreach grows to a little over its target
 by 2023-Q4, with the territory a council covers reported once. Two realistic gaps: Hungary's
-2022-Q3 workbook is missing and Romania's 2023-Q1 workbook came in late.
+2022-Q3 workbook is missing and Romania's 2023-Q1 workbook came in late. Austria, Greece and
+Romania also send a participant register (CSV) with each workbook, agreeing with its activities.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import os
@@ -24,6 +26,10 @@ from pipelines.registry import Country, Registry
 from pipelines.template import build, fill
 
 MISSING = {("HU", "2022-Q3")}
+# countries whose partners keep a participant register, sent beside each workbook as CSV
+REGISTERS = ("AT", "GR", "RO")
+AGE_CODES = {"under_18": "A", "18_60": "B", "over_60": "C", "unknown": "D"}
+POOL = 60  # people of each kind (sex, age bracket, nationality) a country's activities draw on
 LATE_DAYS = {("RO", "2023-Q1"): 19}  # days after the due date
 # quarter index (0 = first project quarter) at which each council reaches its goal status
 COUNCIL_GOAL = {"AT": 3, "BG": 3, "FR": 4, "GR": 2, "HU": 5, "IT": 4, "RO": 6}
@@ -47,18 +53,61 @@ ACTIVITY_TYPES = [
 
 
 def generate(registry: Registry, out: Path, seed: int = 0) -> list[Path]:
-    """Write the demo workbooks into `out`; return their paths."""
+    """Write the demo workbooks into `out`, and the registers of REGISTERS beside them as CSV
+    files; return the workbooks' paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for country in registry.countries:
         rng = random.Random(f"{seed}-{country.code}")
         reach = _reach_plan(registry, country, rng)
+        people = random.Random(f"{seed}-{country.code}-people")
         for index, quarter in enumerate(registry.quarters):
             if (country.code, quarter) in MISSING:
                 continue
             written.append(_write(registry, country, quarter, index, reach[index], rng, out))
+            if country.code in REGISTERS and index:
+                _write_register(registry, written[-1], country, quarter, people)
     return written
+
+
+def _write_register(registry: Registry, workbook: Path, country: Country, quarter: str,
+                    rng: random.Random) -> Path:
+    """A register that agrees with the workbook's Activities sheet, written beside it as CSV.
+
+    Each person has a fixed sex, age bracket and nationality and comes back to later activities
+    and quarters (codes are drawn from a small pool per kind of person), so unique participants
+    are fewer than participations. Same seed, same bytes; its time is the workbook's.
+    """
+    from pipelines import read
+
+    activities = read.read(workbook, registry).sheets["activities"].frame
+    rows = []
+    for a in activities.to_dict("records"):
+        total = int(a["participants_total"])
+        sexes = (["female"] * int(a["female"]) + ["male"] * int(a["male"])
+                 + ["other_unknown"] * int(a["sex_other_unknown"]))
+        ages = (["under_18"] * int(a["age_under_18"]) + ["18_60"] * int(a["age_18_60"])
+                + ["over_60"] * int(a["age_over_60"]) + ["unknown"] * int(a["age_unknown"]))
+        nationals = int(a["third_country_nationals"])
+        tcn = ["yes"] * nationals + ["no"] * (total - nationals)
+        rng.shuffle(ages)
+        rng.shuffle(tcn)
+        kinds = list(zip(sexes, ages, tcn, strict=True))
+        start = rng.randrange(POOL)  # a consecutive run of the pool: distinct people in one activity
+        for number, kind in enumerate(kinds):
+            sex, age, tcn = kind
+            code = (f"{country.code}-{sex[0].upper()}{AGE_CODES[age]}{tcn[0].upper()}-"
+                    f"{(start + kinds[:number].count(kind)) % POOL:03d}")
+            day = a["start_date"] + (a["end_date"] - a["start_date"]) * rng.random()
+            rows.append([code, a["activity_id"], day.strftime("%d/%m/%Y"), *kind])
+    path = workbook.with_name(f"{country.code}_{quarter}_register.csv")
+    header = [f.label(country.language) for f in registry.participant_register.sheet.fields]
+    with path.open("w", encoding="utf-8", newline="") as out:
+        csv.writer(out).writerows([header, *rows])
+    moment = workbook.stat().st_mtime
+    os.utime(path, (moment, moment))
+    return path
 
 
 def _write(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from pipelines import kpis, quarters
+from pipelines import kpis, people, quarters
 from pipelines.registry import Kpi, Registry
 from pipelines.snapshot import Snapshot
 
@@ -31,6 +31,10 @@ INTERNAL_FIELDS = ("comment", "notes")
 # members are a stock, taken from the council's latest report.
 COUNCIL_FLOWS = ("meetings", "consultations", "recommendations")
 
+COUNTS = {"entities": "entities with a status", "estimate": "estimated people reached (indirect)",
+          "participations": "participations (a person in two activities counts twice)",
+          "unique_participants": "unique participants (each person once)"}
+
 SHEETS = {
     "README": "What this pack is, where its figures come from and the rules behind them.",
     SUMMARY: "Each KPI: target, value for the period, cumulative value, % of target and status, "
@@ -42,6 +46,9 @@ SHEETS = {
     "Participants": "Direct participations in activities during the period, per country, by sex "
     "and by age bracket.",
     "Outreach": "Indirect outreach during the period: channel, figure and estimation method.",
+    "Unique participants": "From the participant registers: per country, participations and "
+    "unique participants (each person once) in the period and cumulatively, and unique "
+    "participants by sex and age bracket.",
     "Submissions & data quality": "Every workbook version received up to the as-of quarter, "
     "the missing ones and the warnings kept with each.",
     "Definitions": "Each KPI's definition and counting rule.",
@@ -139,6 +146,7 @@ def build(snap: Snapshot, generated_at: dt.datetime) -> Pack:
         entities(s, "authority", "Authorities"),
         participants(s),
         outreach(s),
+        unique_participants(s),
         submissions(s),
         definitions(s),
         progress,
@@ -172,8 +180,14 @@ def readme(s: Scope, snap: Snapshot, generated_at: dt.datetime) -> Table:
         ("Sex and age", "Participants are reported by sex and, separately, by age bracket; the "
          "partners' workbooks do not cross sex with age."),
         ("Value for the period", "Flows sum the quarters of the period; stocks (entities with a "
-         "status) are counted at the period's end. Cumulative values run from the project's "
+         "status) are counted at the period's end; unique participants are the people counted "
+         "for the first time in the period. Cumulative values run from the project's "
          "start to the as-of quarter."),
+        ("Participations and unique participants", "Participations count a person once per "
+         "activity (a person in two activities counts twice); unique participants count each "
+         "person once over the whole project, from the participant registers, where a person is "
+         "a keyed hash of country and the partner's participant code (the code itself is never "
+         "stored). Column Counts of the KPI summary says which each KPI counts."),
         ("Status rule", f"{styles['achieved'].label}: the value reaches the target; "
          f"{styles['on_track'].label}: it reaches the planned value for the quarter; "
          f"{styles['at_risk'].label}: at least {ratio} of the planned value; "
@@ -203,7 +217,7 @@ def period_values(s: Scope) -> dict[str, float]:
     start = s.registry.quarters.index(s.period.first)
     before = overall(s.registry.quarters[start - 1]) if start else at_end * 0  # nothing before
     return {
-        k.id: at_end[k.id] - (before[k.id] if k.measure == "flow" else 0)
+        k.id: at_end[k.id] - (before[k.id] if k.measure in ("flow", "people") else 0)
         for k in s.registry.kpis
     }
 
@@ -233,6 +247,7 @@ def kpi_summary(s: Scope) -> Table:
             "% of target": row["percent"],
             "Status": f"{style.symbol} {style.label}",
             **{c.code: by_country.loc[kpi.id, c.code] for c in reg.countries},
+            "Counts": COUNTS[kpi.count],
         })
     return Table(SUMMARY, pd.DataFrame(rows), formats={"% of target": "0.0"}, freeze_columns=2)
 
@@ -345,6 +360,28 @@ def participants(s: Scope) -> Table:
     frame = _with_total(frame, list(frame.columns[2:]))
     return Table("Participants", _suppress(frame, list(frame.columns[3:]), totals=True),
                  totals=True, freeze_columns=2)
+
+
+def unique_participants(s: Scope) -> Table:
+    """Per country: participations and unique participants from the registers, in the period and
+    cumulatively; then unique participants (cumulative) by sex and age bracket, small cells "<5"."""
+    reg = s.registry
+    period = people.by_country(s.con, reg, s.period.last, s.period.first)
+    cumulative = people.by_country(s.con, reg, s.as_of)
+    frame = pd.DataFrame({
+        "Country": period["country"],
+        f"Participations {s.period} (a person once per activity)": period["participations"],
+        f"Unique participants {s.period} (each person once)": period["unique_participants"],
+        f"Unique participants to {s.as_of} (each person once)": cumulative["unique_participants"],
+    })
+    grid = people.by_sex_age(s.con, reg, s.as_of)
+    sex_labels, age_labels = (reg.code_lists[n] for n in ("sex", "age_bracket"))
+    for sex, row in grid.iterrows():
+        for age, n in row.items():
+            frame.loc[len(frame)] = {"Country": f"to {s.as_of}: {sex_labels[sex]['en']}, "
+                                     f"{age_labels[age]['en']}",
+                                     f"Unique participants to {s.as_of} (each person once)": n}
+    return Table("Unique participants", _suppress(frame, list(frame.columns[1:])), freeze_columns=1)
 
 
 def outreach(s: Scope) -> Table:

@@ -5,6 +5,8 @@ Each file is identified by the sha256 of its bytes. A file already in the databa
 the database is not touched; an accepted file's bytes are stored under files/ and it is loaded
 in one transaction, as the next version of its country and quarter (superseding earlier ones,
 which stay on record). Files of one call arrive in order of modification time, then name.
+Participant registers given as files (.csv, .parquet, *_register.xlsx) are settled after the
+workbooks of the same call, against their quarter's workbook (pipelines/register_load.py).
 The database is written through the single writer (pipelines/writer.py): one ingest at a time,
 readers see its work when it is published.
 """
@@ -14,12 +16,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines import db, history, load, read, validate, writer
+from pipelines import db, history, load, read, redact, register, register_load, validate, writer
 from pipelines.findings import Finding, has_errors
 from pipelines.registry import Registry
 
@@ -95,25 +96,33 @@ def ingest_into(
     try:
         load.ensure_schema(con, registry)
         known = {row[0] for row in con.execute("SELECT submission_id FROM submissions").fetchall()}
-        outcomes, books = [], {}
+        known |= register_load.known(con)
+        outcomes, books, registers = [], {}, {}
         for path in progress(files):
             data = path.read_bytes()
             sha = hashlib.sha256(data).hexdigest()
-            if sha in known or sha in books:
+            if sha in known or sha in books or sha in registers:
                 outcomes.append(Outcome(path, sha, "unchanged"))
                 continue
-            books[sha] = read.read(path, registry, data)
+            if register.is_file(path):  # settled after the workbooks, which it is checked against
+                registers[sha] = register.read_file(path, registry, data)
+            else:
+                books[sha] = read.read(path, registry, data)
             outcomes.append(Outcome(path, sha, "pending"))
         past = history.load(con, registry)
         batch = list(books.values())
         results = validate.validate(batch, registry, past, uploader_country) if batch else {}
         for outcome in outcomes:
-            if outcome.status == "pending":
+            if outcome.sha256 in books and outcome.status == "pending":
                 book = books[outcome.sha256]
                 found = results[book.sha256]
                 outcome.country, outcome.quarter, outcome.findings = book.country, book.quarter, found
                 outcome.language = book.stamp.get("language") or ""
                 _settle(con, registry, book, outcome, work, uploaded_by)
+        for outcome in outcomes:
+            if outcome.sha256 in registers and outcome.status == "pending":
+                register_load.settle(con, registry, registers[outcome.sha256], outcome, work,
+                                     uploaded_by, uploader_country)
         return outcomes
     finally:
         con.close()
@@ -130,24 +139,31 @@ def _settle(
     """Quarantine a rejected file, or store and load an accepted one."""
     if has_errors(outcome.findings):
         outcome.status = "rejected"
-        quarantine(book.path, book.sha256, outcome.findings, db_path, book.country, book.quarter)
+        quarantine(book.path, book.sha256, outcome.findings, db_path, book.country, book.quarter,
+                   _register_sheet(book, registry))
         return
     stored = db.files_dir(db_path) / f"{book.sha256}{book.path.suffix.lower() or '.xlsx'}"
     stored.parent.mkdir(parents=True, exist_ok=True)
     if not stored.exists():
-        shutil.copyfile(book.path, stored)
+        redact.keep(book.path, stored, _register_sheet(book, registry))
     outcome.version = load.load(con, registry, book, str(stored), outcome.findings, uploaded_by)
     outcome.status = "accepted"
 
 
+def _register_sheet(book: read.ReadBook, registry: Registry) -> str | None:
+    """The name of the workbook's register sheet when it has rows (its codes are never kept)."""
+    carried = book.sheets.get(registry.participant_register.sheet.id)
+    return carried.name if carried is not None else None
+
+
 def quarantine(path: Path, sha: str, found: list[Finding], db_path: Path | str | None,
-               country: str = "", quarter: str = "") -> Path:
-    """Keep a rejected file's bytes and its findings, named by its hash."""
+               country: str = "", quarter: str = "", register_sheet: str | None = None) -> Path:
+    """Keep a rejected file's bytes (a register sheet emptied) and its findings, named by its hash."""
     folder = db.quarantine_dir(db_path)
     folder.mkdir(parents=True, exist_ok=True)
     kept = folder / f"{sha}{path.suffix.lower()}"
     if not kept.exists():
-        shutil.copyfile(path, kept)
+        redact.keep(path, kept, register_sheet)
     report = {
         "file_name": path.name,
         "sha256": sha,

@@ -6,7 +6,10 @@ Counting rules (DOMAIN.md, stated per KPI in indicators.yaml):
   reports them, up to the as-of quarter. Stocks are never summed over quarters: a council
   reported in eight quarters is one council;
 - a flow sums its field over every quarter up to the as-of quarter;
-- direct participants and indirect outreach are separate KPIs and never added together.
+- direct participants and indirect outreach are separate KPIs and never added together;
+- people (unique participants) are distinct persons of the current registers up to the as-of
+  quarter, per country: the keyed hash includes the country, so the project's total is the sum
+  of the countries' (pipelines/people.py).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from pipelines import people
 from pipelines.registry import Kpi, Registry
 
 COLUMNS = ["id", "label", "unit", "country", "value", "target", "percent", "planned", "status"]
@@ -39,6 +43,10 @@ def _per_country(con: duckdb.DuckDBPyConnection, registry: Registry, kpi: Kpi, a
                     PARTITION BY t.country, t.{entity.key} ORDER BY s.quarter DESC) = 1)
             SELECT country, count(*) FROM latest WHERE {" AND ".join(conditions)} GROUP BY country
         """
+    elif src.register_count:
+        if not people.has_registers(con):
+            return {}
+        sql = people.KPI_SQL[src.register_count]
     else:
         sql = f"""
             SELECT t.country, sum(t.{src.value}) FROM {src.sheet} t

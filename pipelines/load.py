@@ -10,6 +10,8 @@ Tables and their grain:
 - source_cells: per submission, sheet and field, the column (tables) or cell (forms) it was
   read from, so any value leads back to its cell: column || source_row.
 - findings: warnings stored with the accepted submission they concern.
+- registers, participations: a register sheet of the workbook, pseudonymised
+  (pipelines/register_load.py).
 The table columns follow the template's fields in indicators.yaml.
 """
 
@@ -20,6 +22,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
+from pipelines import register, register_load
 from pipelines.findings import Finding
 from pipelines.read import ReadBook
 from pipelines.registry import Registry, Sheet
@@ -68,6 +71,7 @@ CREATE OR REPLACE VIEW current_submissions AS
 def ensure_schema(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
     """Create the tables, adding columns for fields added to indicators.yaml since."""
     con.execute(BASE_TABLES + CURRENT_VIEW)
+    register_load.ensure_schema(con, registry)
     for sheet in registry.template.sheets:
         con.execute(
             f"CREATE TABLE IF NOT EXISTS {sheet.id} (submission_id VARCHAR NOT NULL, "
@@ -119,6 +123,9 @@ def load(
         )
         for sheet in registry.template.sheets:
             _insert_sheet(con, sheet, book, country, quarter)
+        carried = register.from_book(book, registry)
+        if carried is not None:  # a register sheet: pseudonymised, in the same transaction
+            register_load.insert(con, registry, carried, uploaded_by)
         if warnings:
             _append(
                 con,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from pipelines import people
 from pipelines.registry import Kpi, Registry
 
 CURRENT = "current_submissions"  # the latest version of each country and quarter
@@ -51,8 +52,11 @@ def rows(con: duckdb.DuckDBPyConnection, registry: Registry, kpi_id: str, as_of:
     """The rows behind one KPI value (country None = the whole project), in COLUMNS order."""
     _check(registry, as_of, country)
     kpi = registry.kpi(kpi_id)
-    sql, params = (_stock if kpi.source.entity else _flow)(registry, kpi, current)
-    frame = con.execute(sql, {"as_of": as_of, "country": country, **params}).df()
+    if kpi.source.register_count:
+        frame = _registers(con, kpi, as_of, country)
+    else:
+        sql, params = (_stock if kpi.source.entity else _flow)(registry, kpi, current)
+        frame = con.execute(sql, {"as_of": as_of, "country": country, **params}).df()
     frame.insert(0, "kpi", kpi.id)
     return frame[COLUMNS]
 
@@ -90,6 +94,29 @@ def _flow(registry: Registry, kpi: Kpi, current: str) -> tuple[str, dict]:
         ORDER BY country, quarter, source_row
     """
     return sql, {}
+
+
+def _registers(con: duckdb.DuckDBPyConnection, kpi: Kpi, as_of: str, country: str | None) -> pd.DataFrame:
+    """One row per current register up to the as-of quarter: what it adds to the KPI. For unique
+    participants, the people counted for the first time in its quarter (so the column adds up to
+    the KPI); for participations, its participations. `value` is the register's number of rows."""
+    if not people.has_registers(con):
+        return pd.DataFrame(columns=COLUMNS[1:])
+    added = ("""SELECT country, first AS quarter, count(*) AS counts FROM (
+                    SELECT country, person, min(quarter) AS first FROM p GROUP BY ALL) GROUP BY ALL"""
+             if kpi.source.register_count == "unique_participants" else
+             f"SELECT country, quarter, {people.MEASURES['participations']} AS counts FROM p GROUP BY ALL")
+    return con.execute(f"""
+        WITH cur AS (SELECT * FROM current_registers
+                     WHERE quarter <= $as_of AND ($country IS NULL OR country = $country)),
+        p AS (SELECT * FROM participations WHERE register_id IN (SELECT register_id FROM cur)),
+        added AS ({added})
+        SELECT r.country, r.quarter, r.file_name AS record, r.file_name, r.version,
+               coalesce(r.sheet_name, r.file_name) AS sheet, '' AS cell, 'register' AS field,
+               r.rows AS value, coalesce(a.counts, 0) AS counts, r.received_at AS uploaded_at,
+               r.uploaded_by, r.register_id AS submission_id, NULL AS stored_path
+        FROM cur r LEFT JOIN added a USING (country, quarter) ORDER BY r.country, r.quarter
+    """, {"as_of": as_of, "country": country}).df()
 
 
 def sheet_rows(con: duckdb.DuckDBPyConnection, registry: Registry, sheet: str, field: str,

@@ -136,8 +136,24 @@ def _read_sheets(wb: CalamineWorkbook, data: bytes, book: ReadBook, registry: Re
         data_sheet = reader(sheet, name, rows, registry, book.findings)
         book.findings.extend(_merged(ws, data_sheet, registry))
         book.sheets[sheet.id] = data_sheet
+    _read_register_sheet(wb, names, found_names, book, registry)
     book.findings.extend(_formulas(data, found_names, book, registry))
     book.findings.extend(_ignored_sheets(wb.sheet_names, found_names, registry))
+
+
+def _read_register_sheet(wb: CalamineWorkbook, names: dict[str, str], found_names: dict[str, Sheet],
+                         book: ReadBook, registry: Registry) -> None:
+    """The participant register, an optional sheet: read when it is there and has rows."""
+    sheet = registry.participant_register.sheet
+    name = next((names[k] for k in _sheet_keys(sheet, registry) if k in names), None)
+    if name is None:
+        return
+    found_names[name] = sheet
+    rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False,
+                                                nrows=MAX_ROWS + HEADER_SCAN_ROWS + 1)
+    data_sheet = _read_table(sheet, name, rows, registry, book.findings)
+    if len(data_sheet.frame):
+        book.sheets[sheet.id] = data_sheet
 
 
 def _ignored_sheets(all_names: list[str], used: dict, registry: Registry) -> list[F.Finding]:
@@ -216,7 +232,8 @@ def _read_form(
 
 
 def _read_table(
-    sheet: Sheet, name: str, rows: list[list], registry: Registry, found: list[F.Finding]
+    sheet: Sheet, name: str, rows: list[list], registry: Registry, found: list[F.Finding],
+    max_rows: int = MAX_ROWS,
 ) -> SheetData:
     """A table: the header row is the one, among the first rows, naming the most fields."""
     index = _field_index(sheet, registry)
@@ -239,24 +256,31 @@ def _read_table(
             found.append(F.warning("ignored_column", sheet=name, value=text,
                                    cell=f"{get_column_letter(col + 1)}{header_at}"))
     data_rows = rows[header_at:] if header_at else []
-    if len(data_rows) > MAX_ROWS:
-        found.append(F.error("too_many_rows", sheet=name, limit=f"{MAX_ROWS:,}"))
-        data_rows = data_rows[:MAX_ROWS]
+    if len(data_rows) > max_rows:
+        found.append(F.error("too_many_rows", sheet=name, limit=f"{max_rows:,}"))
+        data_rows = data_rows[:max_rows]
     first = (header_at or 0) + 1
     raw = pd.DataFrame({fid: [r[col] if col < len(r) else "" for r in data_rows]
                         for fid, col in best.items()},
                        index=range(first, first + len(data_rows)), dtype=object)
+    columns = {fid: get_column_letter(col + 1) for fid, col in best.items()}
+    return SheetData(sheet.id, name, tidy(sheet, name, raw, columns, registry, found), columns=columns,
+                     first_row=first)
+
+
+def tidy(sheet: Sheet, name: str, raw: pd.DataFrame, columns: dict[str, str], registry: Registry,
+         found: list[F.Finding]) -> pd.DataFrame:
+    """Cells as read (a column per field, indexed by row number) to typed values: blank and
+    totals rows skipped, each value converted to its field's type or reported at its cell."""
     blank = pd.DataFrame({fid: raw[fid].isin([v for v in pd.unique(raw[fid]) if _is_blank(v)])
                           for fid in raw.columns}, index=raw.index)
     raw = raw[~blank.all(axis=1)]
     raw = raw[~_totals(raw, sheet, registry, name, found)]
     frame = pd.DataFrame({"_row": raw.index}, index=raw.index)
-    for fid, col in best.items():
-        frame[fid] = _column(sheet, sheet.field(fid), raw[fid], registry, name,
-                             get_column_letter(col + 1), found)
+    for fid, letter in columns.items():
+        frame[fid] = _column(sheet, sheet.field(fid), raw[fid], registry, name, letter, found)
     frame = frame.reset_index(drop=True).reindex(columns=["_row", *(f.id for f in sheet.fields)])
-    columns = {fid: get_column_letter(col + 1) for fid, col in best.items()}
-    return SheetData(sheet.id, name, _typed(frame, sheet), columns=columns, first_row=first)
+    return _typed(frame, sheet)
 
 
 def _is_blank(value: object) -> bool:

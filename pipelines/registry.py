@@ -100,20 +100,22 @@ class Outliers(Strict):
 
 
 class KpiSource(Strict):
-    """A stock counts entities whose latest status qualifies; a flow sums a field of a sheet."""
+    """A stock counts entities whose latest status qualifies; a flow sums a field of a sheet;
+    `register_count` counts the participant registers' rows (people counted once)."""
 
     entity: str | None = None
     where: dict[str, str | list[str]] = {}
     qualifying: list[str] = []
     sheet: str | None = None
     value: str | None = None
+    register_count: Literal["participations", "unique_participants"] | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> KpiSource:
-        if bool(self.entity) == bool(self.sheet and self.value):
+        if [bool(self.entity), bool(self.sheet and self.value), bool(self.register_count)].count(True) != 1:
             raise ValueError(
-                "give either `entity` with `qualifying` statuses (a stock) "
-                "or `sheet` with a `value` field (a flow)"
+                "give either `entity` with `qualifying` statuses (a stock), `sheet` with a "
+                "`value` field (a flow) or `register_count` (people in the participant registers)"
             )
         return self
 
@@ -129,7 +131,10 @@ class Kpi(Strict):
     label: str
     description: str
     unit: str
-    measure: Literal["stock", "flow"]
+    measure: Literal["stock", "flow", "people"]  # people: distinct persons up to the as-of quarter
+    # what is counted: entities with a status, an estimate of indirect reach, participations (a
+    # person in two activities counts twice) or unique participants (each person once)
+    count: Literal["entities", "estimate", "participations", "unique_participants"]
     counting_rule: str
     source: KpiSource
     target: float | None
@@ -184,6 +189,26 @@ class NotAboveRule(Strict):
     limit: str
 
 
+class Reconcile(Strict):
+    """How a register compares with the aggregate sheet: participations per activity against
+    its total, and per coded value against the column that counts it."""
+
+    sheet: str
+    key: str
+    total: str
+    parts: dict[str, dict[str, str]]  # register field -> {code: field of the aggregate sheet}
+
+
+class Register(Strict):
+    """The participant register: its sheet (also the columns of a CSV or Parquet register)."""
+
+    code: str  # the field replaced by its keyed hash on ingest, never stored
+    activity: str
+    max_rows: int = Field(gt=0)
+    reconcile: Reconcile
+    sheet: Sheet
+
+
 class Template(Strict):
     total_labels: list[str]  # a data row whose first text is one of these is a totals row
     instructions_title: Labels
@@ -204,6 +229,7 @@ class Registry(Strict):
     sums: list[SumRule]
     not_above: list[NotAboveRule]
     template: Template
+    participant_register: Register
 
     # ---- lookups -------------------------------------------------------------------------
     @property
@@ -219,7 +245,7 @@ class Registry(Strict):
         raise KeyError(f"unknown country {code!r}; the project's countries are {known}")
 
     def sheet(self, sheet_id: str) -> Sheet:
-        return next(s for s in self.template.sheets if s.id == sheet_id)
+        return next(s for s in [*self.template.sheets, self.participant_register.sheet] if s.id == sheet_id)
 
     def kpi(self, kpi_id: str) -> Kpi:
         return next(k for k in self.kpis if k.id == kpi_id)
@@ -260,7 +286,7 @@ class Registry(Strict):
                 problems.append(
                     f"countries.{name}.language: {country.language!r} is not in languages"
                 )
-        for sheet in self.template.sheets:
+        for sheet in [*self.template.sheets, self.participant_register.sheet]:
             for f in sheet.fields:
                 where = f"template.sheets.{sheet.id}.fields.{f.id}"
                 if f.type == "choice" and f.choices not in self.code_lists:
@@ -307,9 +333,29 @@ class Registry(Strict):
             missing = [n for n in named if n not in fields.get(rule.sheet, set())]
             if missing:
                 problems.append(f"sums/not_above on {rule.sheet}: unknown fields {missing}")
+        problems += self._register_problems(fields)
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _register_problems(self, fields: dict[str, set[str]]) -> list[str]:
+        reg, problems = self.participant_register, []
+        own = {f.id: f for f in reg.sheet.fields}
+        for name in (reg.code, reg.activity):
+            if name not in own:
+                problems.append(f"participant_register: {name!r} is not a field of register.sheet")
+        rec = reg.reconcile
+        named = [rec.key, rec.total, *(c for p in rec.parts.values() for c in p.values())]
+        missing = [n for n in named if n not in fields.get(rec.sheet, set())]
+        if missing:
+            problems.append(f"participant_register.reconcile: {rec.sheet} has no fields {missing}")
+        for name, codes in rec.parts.items():
+            f = own.get(name)
+            if f is None or f.choices not in self.code_lists or not set(codes) <= set(
+                    self.code_lists[f.choices]):
+                problems.append(f"participant_register.reconcile.parts.{name}: not a coded register field "
+                                "or codes not in its code list")
+        return problems
 
 
 def _describe(error: dict) -> str:

@@ -5,6 +5,8 @@ A snapshot lives in `snapshots/<id>/` beside the database:
   stored path and uploader), `findings` (their rule and place, without the values found),
   `cover` (partner only: no names or e-mail addresses) and each template table sheet
   (`councils`, `authorities`, `activities`, `outreach`: the rows of the current versions);
+  `registers` and `participations`, the current participant registers, pseudonymised (a
+  person is a keyed hash: participant codes are never stored anywhere);
 - `registry.json`, the declaration (indicators.yaml) in force, so targets, rules and labels
   are frozen too;
 - `manifest.json`: id, created at, period, as-of quarter, the submissions used and the sha256
@@ -29,7 +31,7 @@ from pathlib import Path
 import duckdb
 from pydantic import ValidationError
 
-from pipelines import db
+from pipelines import db, people, register_load
 from pipelines.load import CURRENT_VIEW
 from pipelines.registry import Registry
 
@@ -56,7 +58,7 @@ def directory(database: Path | str | None = None) -> Path:
     return db.path(database).parent / "snapshots"
 
 
-def _queries(registry: Registry, as_of: str) -> dict[str, str]:
+def _queries(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: str) -> dict[str, str]:
     """The input rows of an export as of a quarter (as_of is a checked quarter, e.g. 2022-Q4)."""
     upto = f"quarter <= '{as_of}'"
     used = f"submission_id IN (SELECT submission_id FROM current_submissions WHERE {upto})"
@@ -70,6 +72,11 @@ def _queries(registry: Registry, as_of: str) -> dict[str, str]:
     for sheet in registry.template.sheets:
         if sheet.layout == "table":
             queries[sheet.id] = f"SELECT * FROM {sheet.id} WHERE {used}"
+    if people.has_registers(con):  # pseudonymised rows of the current registers (no codes exist)
+        counted = f"register_id IN (SELECT register_id FROM current_registers WHERE {upto})"
+        queries["registers"] = f"SELECT * EXCLUDE (uploaded_by) FROM registers WHERE {upto}"
+        queries["participations"] = f"SELECT * FROM participations WHERE {counted}"
+        queries["people_first"] = f"SELECT * FROM people_first WHERE first_quarter <= '{as_of}'"
     return {name: f"{sql} ORDER BY ALL" for name, sql in queries.items()}
 
 
@@ -89,14 +96,17 @@ def freeze(
             "SELECT submission_id FROM current_submissions WHERE quarter <= ? ORDER BY 1", [as_of]
         ).fetchall()
     ]
-    sid = snapshot_id(used, period, as_of, registry)
+    registers = [row[0] for row in con.execute(
+        "SELECT register_id FROM current_registers WHERE quarter <= ? ORDER BY 1", [as_of]
+    ).fetchall()] if people.has_registers(con) else []
+    sid = snapshot_id(used + registers, period, as_of, registry)  # a corrected register: a new id
     target = root / sid
     if (target / "manifest.json").exists():
         return sid
     work = root / f".{sid}.{os.getpid()}.tmp"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    queries = _queries(registry, as_of)
+    queries = _queries(con, registry, as_of)
     for name, sql in queries.items():
         con.execute(f"COPY ({sql}) TO '{_quoted(work / f'{name}.parquet')}' (FORMAT parquet)")
     (work / "registry.json").write_text(registry.model_dump_json(indent=1), encoding="utf-8")
@@ -157,6 +167,8 @@ def load(root: Path, sid: str) -> Snapshot:
         path = _quoted(folder / f"{table}.parquet")
         con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet('{path}')")
     con.execute(CURRENT_VIEW)
+    if "registers" in manifest["tables"]:
+        con.execute(register_load.CURRENT_VIEW)
     return Snapshot(sid, manifest, registry, con)
 
 

@@ -7,6 +7,8 @@ Layout (the reader relies on it, and tolerates moved columns and extra rows):
 - one table sheet per data sheet: a title in row 1, the headers in row 2 (each with its help
   as a comment), data from row 3; drop-down lists for coded values, whole numbers >= 0 for
   counts, dates for dates;
+- the participant register, a table sheet after them, which a partner may leave empty (or send
+  as a file of its own, see pipelines/register.py);
 - a very hidden `_stamp` sheet with the template version, country, quarter and language, and a
   hidden `_lists` sheet holding the drop-down values.
 """
@@ -74,6 +76,9 @@ def build(
             )
         else:
             _table(ws, sheet, lang, lists)
+    # the participant register: optional, one row per participation (or a file of its own)
+    _table(wb.create_sheet(registry.participant_register.sheet.label(lang)),
+           registry.participant_register.sheet, lang, lists)
     generated_at = generated_at or dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
     _stamp(wb, registry, country, quarter, lang, generated_at)
     wb.properties.created = wb.properties.modified = generated_at
@@ -222,7 +227,7 @@ def fill(
     Coded values are written as their label in the template's language; dates as dates.
     Used to make demo data and test workbooks.
     """
-    for sheet in registry.template.sheets:
+    for sheet in [*registry.template.sheets, registry.participant_register.sheet]:
         ws = wb[sheet.label(lang)]
         if sheet.layout == "form":
             for row, f in enumerate(sheet.fields, start=FIRST_DATA_ROW):

@@ -1,9 +1,11 @@
 """Uploads from the web: keep the bytes, queue the file, ingest it through the single writer.
 
 An upload is first kept byte for byte as uploads/<sha256>/<its file name> (so nothing is lost
-whatever happens next), then queued as a job file in queue/ (named by arrival time). The
-request then waits for the writer lock; whoever holds it ingests every queued job in order of
-arrival, writes each job's outcome to queue/<job>.done.json and removes the job. A request
+whatever happens next; once checked or ingested, a participant register sheet in it is emptied,
+as everywhere the monitor keeps a workbook, since participant codes are never kept), then
+queued as a job file in queue/ (named by arrival time). The request then waits for the writer
+lock; whoever holds it ingests every queued job in order of arrival, writes each job's outcome
+to queue/<job>.done.json and removes the job. A request
 whose job another one has already ingested just reads its outcome. So seven partners uploading
 at the same second queue behind one lock, each gets its own answer, and a job left queued by a
 crash or a timeout is ingested by the next writer (another upload, `mvh ingest`, or the
@@ -22,9 +24,11 @@ import re
 import threading
 import time
 import uuid
+import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
-from pipelines import db, ingest, writer
+from pipelines import container, db, ingest, redact, writer
 from pipelines.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -59,6 +63,19 @@ def _atomic_write(target: Path, data: bytes) -> None:
     os.replace(temporary, target)
 
 
+def scrub(path: Path, registry: Registry) -> None:
+    """Once a kept upload (or its marked copy) has been checked or ingested, empty its participant
+    register sheet if it has one: participant codes are never kept (pipelines/redact.py)."""
+    names = {registry.participant_register.sheet.label(lang) for lang in registry.languages}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            present = names & set(container.sheet_parts(archive))
+    except (zipfile.BadZipFile, KeyError, OSError, ElementTree.ParseError):
+        return  # not a workbook: nothing of a register can be in it
+    for name in present:
+        _atomic_write(path, redact.without_sheet(path.read_bytes(), name))
+
+
 def enqueue(kept: Path, uploaded_by: str, uploader_country: str | None,
             db_path: Path | str | None = None) -> str:
     """Queue a kept upload for ingestion; the job id sorts in order of arrival."""
@@ -90,6 +107,7 @@ def drain_into(work: Path, registry: Registry, db_path: Path | str | None = None
         try:
             outcome = ingest.ingest_into(work, [job["path"]], registry, job["uploaded_by"],
                                          job["uploader_country"])[0]
+            scrub(Path(job["path"]), registry)
             result = {"status": outcome.status, "country": outcome.country,
                       "quarter": outcome.quarter, "version": outcome.version,
                       "language": outcome.language, "findings": [f.as_dict() for f in outcome.findings]}

@@ -58,7 +58,20 @@ def validate(books: list[ReadBook], registry: Registry, history: History | None 
             for row in rows:
                 book = by_sha[row["_file"]]
                 found[book.sha256].append(_finding(book, sheet, check, row, registry))
+    for book in readable:
+        found[book.sha256] += _register_sheet(book, registry)
     return {sha: _unique(items) for sha, items in found.items()}
+
+
+def _register_sheet(book: ReadBook, registry: Registry) -> list[F.Finding]:
+    """A register sheet's findings, checked against the same workbook's activities."""
+    from pipelines import register, register_checks  # they use this module's runner
+
+    carried = register.from_book(book, registry)
+    activities = book.sheets.get(registry.participant_register.reconcile.sheet)
+    if carried is None or activities is None:
+        return []
+    return register_checks.check(carried, registry, activities.frame)
 
 
 def _unique(items: list[F.Finding]) -> list[F.Finding]:

@@ -23,6 +23,10 @@ from tests.dash_client import PASSWORD, add_accounts
 ROOT = Path(__file__).resolve().parent.parent
 # Sessions signed with a key of the test run, not one written into data/processed.
 os.environ.setdefault("MVH_SECRET_KEY", os.urandom(16).hex())
+# the participant key of the tests (never the user's ~/.config/mvh/participant.key); `mvh` run as
+# a subprocess inherits it
+os.environ["MVH_PARTICIPANT_KEY"] = "test-participant-key-not-a-secret"
+os.environ.pop("MVH_PARTICIPANT_KEY_FILE", None)
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 # Debian's Chromium, headless, quiet: no sandbox (root), no GPU, no calls home

@@ -25,7 +25,8 @@ def test_kpis_json_has_the_documented_shape(demo_db):
     overall = {k["id"]: k for k in report["kpis"] if k["country"] is None}
     assert {k: overall[k]["value"] for k in overall} == {
         "councils_established": 5, "councils_strengthened": 2, "authorities_supporting": 7,
-        "migrants_reached": 1_046_634, "direct_participants": 5_533}
+        "migrants_reached": 1_046_634, "direct_participants": 5_533,
+        "unique_participants": 798}
     assert overall["migrants_reached"]["target"] == 1_000_000
     assert {k["country"] for k in report["kpis"]} == {None, "AT", "BG", "FR", "GR", "HU", "IT", "RO"}
     assert set(report["kpis"][0]) >= {"id", "country", "value", "target", "percent", "planned", "status"}

@@ -125,8 +125,10 @@ def test_people_show_participations_and_outreach_apart(page, dashboard_url, demo
         assert number(page, "#people-participations") == truth[("direct_participants", country)][
             "value"]
         assert number(page, "#people-reached") == truth[("migrants_reached", country)]["value"]
-        assert page.inner_text("#people-unique") == (
-            "not available until participant registers are submitted")
+        # unique participants, from the registers, beside participations and said to be distinct
+        assert number(page, "#people-unique") == truth[("unique_participants", country)]["value"]
+        assert number(page, "#people-unique") < number(page, "#people-participations")
+        assert "each person once" in page.inner_text("#_pages_content")
 
 
 def test_the_submissions_matrix_shows_late_missing_and_overdue(page, dashboard_url):

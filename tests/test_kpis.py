@@ -14,6 +14,8 @@ EXPECTED_2023_Q4 = {
     "authorities_supporting": (7, [1, 1, 1, 1, 1, 1, 1]),
     "migrants_reached": (1_046_634, [63_000, 42_000, 346_500, 115_501, 70_132, 336_000, 73_501]),
     "direct_participants": (5_533, [733, 707, 883, 628, 851, 756, 975]),
+    # from the registers of Austria, Greece and Romania only (demo_data.REGISTERS)
+    "unique_participants": (798, [249, 0, 0, 224, 0, 0, 325]),
 }
 
 

@@ -27,7 +27,7 @@ def bg(bg_path):
 
 
 def test_sheets_are_named_in_bulgarian_in_order(reg, bg):
-    tables = [sheet_name(reg, s) for s in ("councils", "authorities", "activities", "outreach")]
+    tables = [sheet_name(reg, s) for s in ("councils", "authorities", "activities", "outreach", "register")]
     assert bg.sheetnames == [
         reg.template.instructions_title["bg"], "_lists", sheet_name(reg, "cover"), *tables, "_stamp"
     ]
@@ -115,7 +115,7 @@ def test_english_template_for_bulgaria(reg, tmp_path):
     wb = load_workbook(template.write(reg, "BG", "2022-Q3", tmp_path / "en.xlsx", lang="en"))
     stamp = {row[0]: row[1] for row in wb["_stamp"].iter_rows(values_only=True)}
     assert wb.sheetnames == ["Instructions", "_lists", "Cover", "Councils", "Authorities",
-                             "Activities", "Outreach", "_stamp"]
+                             "Activities", "Outreach", "Register", "_stamp"]
     assert (stamp["country"], stamp["quarter"], stamp["language"]) == ("BG", "2022-Q3", "en")
     assert (wb["Cover"]["A3"].value, wb["Cover"]["B3"].value) == ("Country", "BG")
 

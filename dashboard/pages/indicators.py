@@ -16,7 +16,12 @@ dash.register_page(__name__, path="/indicators", name="Indicators", title="Indic
                    access="partner")
 
 MEASURES = {"stock": "entities, each counted once by its latest status; never summed over quarters",
-            "flow": "summed over the quarters up to the as-of quarter"}
+            "flow": "summed over the quarters up to the as-of quarter",
+            "people": "distinct people up to the as-of quarter, each counted once"}
+COUNTS = {"entities": "entities with a status",
+          "estimate": "an estimate of people reached indirectly",
+          "participations": "participations: a person in two activities counts twice",
+          "unique_participants": "unique participants: each person once, from the participant registers"}
 
 
 def layout(**_query) -> html.Div:
@@ -42,12 +47,15 @@ def _source(kpi: Kpi, reg: Registry) -> str:
                           for k, v in src.where.items())
         return (f"{src.entity} entities ({reg.entities[src.entity].sheet} sheet) whose latest "
                 f"status is {', '.join(src.qualifying)}" + (f"; {where}" if where else ""))
+    if src.register_count:
+        return f"{src.register_count.replace('_', ' ')} in the current participant registers"
     return f"sum of {src.value} on the {src.sheet} sheet"
 
 
 def _kpi(reg: Registry, kpi: Kpi) -> html.Section:
     facts = [("Definition", kpi.description), ("Counting rule", kpi.counting_rule),
              ("Measure", f"{kpi.measure} ({MEASURES[kpi.measure]})"),
+             ("Counts", COUNTS[kpi.count]),
              ("Source", _source(kpi, reg)), ("Unit", kpi.unit),
              ("Target", f"{ui.number(kpi.target)} {kpi.unit}" if kpi.target is not None
               else "none (reported beside the targets)"),

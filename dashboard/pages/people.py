@@ -1,8 +1,9 @@
 """People: participations in activities by sex, by age bracket and by activity type, and indirect
 outreach by channel — kept apart, never added. /people?country=BG&as_of=2023-Q4.
 
-Person counts from 1 to 4 in breakdowns are shown as "<5". Unique participants need participant
-registers, which partners do not submit yet.
+Participations (a person in two activities counts twice) come from the Activities sheets;
+unique participants (each person once, per quarter and cumulatively) from the participant
+registers, where partners keep them. Person counts from 1 to 4 in breakdowns are shown as "<5".
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def layout(country: str | None = None, as_of: str | None = None, **_query) -> ht
     activities = data.sheet_rows("activities", "participants_total", as_of, country)
     outreach = data.sheet_rows("outreach", "migrants_reached", as_of, country)
     channels = tables.by_channel(outreach, reg)
+    registers = data.people_counts(as_of, country)
     where = reg.country(country).name if country else "all countries"
     return html.Div([
         dcc.Location(id="people-url", refresh="callback-nav"),
@@ -40,9 +42,9 @@ def layout(country: str | None = None, as_of: str | None = None, **_query) -> ht
                 html.Dt("Participations (sum over activities)"),
                 html.Dd(_linked("people-participations", activities["participants_total"].sum(),
                                 "direct_participants", country, as_of)),
-                html.Dt("Unique participants"),
-                html.Dd("not available until participant registers are submitted",
-                        id="people-unique"),
+                html.Dt("Unique participants (each person once, from the registers)"),
+                html.Dd(_linked("people-unique", registers["quarters"]["new"].sum(),
+                                "unique_participants", country, as_of)),
                 html.Dt("of which third-country nationals"),
                 html.Dd(ui.number(activities["third_country_nationals"].sum())),
                 html.Dt("found the activity helpful (AMIF result 9)"),
@@ -58,6 +60,7 @@ def layout(country: str | None = None, as_of: str | None = None, **_query) -> ht
             ui.table("people-activity-types", _suppressed(tables.by_activity_type(activities,
                                                                                   reg))),
         ], className="panel"),
+        _registers(registers, reg, where, as_of),
         html.Section([
             html.H2(f"Indirect outreach, {where}, up to {as_of}"),
             html.P(["Migrants reached: ", _linked("people-reached", outreach["migrants_reached"].sum(),
@@ -68,6 +71,33 @@ def layout(country: str | None = None, as_of: str | None = None, **_query) -> ht
             ui.table("people-channels", _suppressed(channels)),
         ], className="panel"),
     ])
+
+
+def _registers(counts: dict[str, pd.DataFrame], reg, where: str, as_of: str) -> html.Section:
+    """Participations and unique participants from the registers: per quarter, by sex x age
+    bracket and per country, each column saying which count it is."""
+    quarters = counts["quarters"].rename(columns={
+        "participations": "participations (a person once per activity)",
+        "unique_in_quarter": "unique participants in the quarter",
+        "new": "counted for the first time",
+        "unique_cumulative": "unique participants, cumulative"})
+    labels = {n: reg.code_lists[n] for n in ("sex", "age_bracket")}
+    grid = counts["sex_age"].rename(index=lambda c: labels["sex"][c]["en"],
+                                    columns=lambda c: labels["age_bracket"][c]["en"]).reset_index()
+    countries = counts["countries"].rename(columns={
+        "participations": "participations (register)", "unique_participants": "unique participants"})
+    return html.Section([
+        html.H2(f"Unique participants from the registers, {where}, up to {as_of}"),
+        html.P("Partners who keep a participant register send one row per participation with a "
+               "participant code, stored only as a keyed hash. A participation is a person in an "
+               "activity; a unique participant is a person counted once, however many activities "
+               "and quarters. Only quarters with a register count here.", className="muted"),
+        ui.table("people-register-quarters", _suppressed(quarters)),
+        html.H3("Unique participants by sex and age bracket (each person once, as last recorded)"),
+        ui.table("people-register-sex-age", _suppressed(grid)),
+        html.H3("Per country"),
+        ui.table("people-register-countries", _suppressed(countries)),
+    ], className="panel")
 
 
 def _linked(id: str, value: float, kpi: str, country: str | None, as_of: str) -> dcc.Link:

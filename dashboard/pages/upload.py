@@ -4,7 +4,9 @@ partner's language, the workbook with its cells marked to download.
 Partners upload for their own country only; managers for any. The bytes are kept first, named by
 their hash, in data/processed/uploads/ (pipelines/uploads.py), then the file queues for the
 single writer: simultaneous uploads each wait their turn and get their own answer. "Only check"
-validates without loading. The blank template of a country and quarter is here too.
+validates without loading. The blank template of a country and quarter is here too. The marked
+copy of a workbook carrying a participant register has that sheet emptied (codes are never kept
+on the server); the register's findings are in its findings sheet and on the page.
 """
 
 from __future__ import annotations
@@ -124,6 +126,9 @@ def _upload(payload: dict | None, mode: str, lang: str):
     if mode == CHECK:
         result = check.check(kept, reg, lang=lang or None, uploader_country=country,
                              annotated=kept.with_name(kept.stem + ANNOTATED_SUFFIX))
+        for path in (kept, result.annotated):
+            if path:
+                uploads.scrub(path, reg)
         auth.audit("check", filename, f"{result.book.country} {result.book.quarter}".strip())
         _remember(result.annotated)
         return _report(reg, filename, result.localised(reg), None, result.annotated)
@@ -140,6 +145,7 @@ def _upload(payload: dict | None, mode: str, lang: str):
     annotated = None
     if found and not container.check(data):
         annotated = annotate.write(kept, kept.with_name(kept.stem + ANNOTATED_SUFFIX), found, lang, reg)
+        uploads.scrub(annotated, reg)
     _remember(annotated)
     rows = check.Checked(None, found, lang, annotated).localised(reg)
     return _report(reg, filename, rows, outcome, annotated)
