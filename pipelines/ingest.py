@@ -37,6 +37,7 @@ class Outcome:
     version: int | None = None
     findings: list[Finding] = field(default_factory=list)
     language: str = ""  # the workbook's, from its stamp: the language of its messages
+    register_sheet: str | None = None  # the name of its participant register sheet, if filled
 
     def line(self) -> str:
         what = f"{self.country} {self.quarter}".strip()
@@ -66,6 +67,14 @@ def expand(paths: Iterable[Path | str]) -> list[Path]:
     return sorted(found, key=lambda f: (f.stat().st_mtime, f.name))
 
 
+@dataclass(frozen=True)
+class Sender:
+    """Who sent a file: the account, and the one country it may report for (None: any)."""
+
+    by: str | None = None
+    country: str | None = None
+
+
 def ingest(
     paths: Iterable[Path | str],
     registry: Registry,
@@ -78,27 +87,26 @@ def ingest(
 
     Waits for the writer lock, writes to the working copy and publishes it (pipelines/writer.py).
     """
+    sender = Sender(uploaded_by, uploader_country)
     with writer.writing(db_path) as work:
-        return ingest_into(work, paths, registry, uploaded_by, uploader_country, progress)
+        return ingest_into(work, dict.fromkeys(expand(paths), sender), registry, progress)
 
 
 def ingest_into(
     work: Path,
-    paths: Iterable[Path | str],
+    files: dict[Path, Sender],
     registry: Registry,
-    uploaded_by: str | None = None,
-    uploader_country: str | None = None,
     progress: Callable[[Iterable], Iterable] = lambda items: items,
 ) -> list[Outcome]:
-    """Ingest into the working copy `work`; the caller holds the writer lock."""
-    files = expand(paths)
+    """Ingest files, in the order given, each with its sender, into the working copy `work`, all
+    validated in one batch; the caller holds the writer lock."""
     con = db.connect(work, read_only=False)
     try:
         load.ensure_schema(con, registry)
         known = {row[0] for row in con.execute("SELECT submission_id FROM submissions").fetchall()}
         known |= register_load.known(con)
-        outcomes, books, registers = [], {}, {}
-        for path in progress(files):
+        outcomes, books, registers, senders = [], {}, {}, {}
+        for path in progress(list(files)):
             data = path.read_bytes()
             sha = hashlib.sha256(data).hexdigest()
             if sha in known or sha in books or sha in registers:
@@ -108,21 +116,25 @@ def ingest_into(
                 registers[sha] = register.read_file(path, registry, data)
             else:
                 books[sha] = read.read(path, registry, data)
+            senders[sha] = files[path]
             outcomes.append(Outcome(path, sha, "pending"))
         past = history.load(con, registry)
         batch = list(books.values())
-        results = validate.validate(batch, registry, past, uploader_country) if batch else {}
+        countries = {sha: sender.country for sha, sender in senders.items()}
+        results = validate.validate(batch, registry, past, countries) if batch else {}
         for outcome in outcomes:
             if outcome.sha256 in books and outcome.status == "pending":
                 book = books[outcome.sha256]
                 found = results[book.sha256]
                 outcome.country, outcome.quarter, outcome.findings = book.country, book.quarter, found
                 outcome.language = book.stamp.get("language") or ""
-                _settle(con, registry, book, outcome, work, uploaded_by)
+                outcome.register_sheet = register_sheet(book, registry)
+                _settle(con, registry, book, outcome, work, senders[book.sha256].by)
         for outcome in outcomes:
             if outcome.sha256 in registers and outcome.status == "pending":
+                sender = senders[outcome.sha256]
                 register_load.settle(con, registry, registers[outcome.sha256], outcome, work,
-                                     uploaded_by, uploader_country)
+                                     sender.by, sender.country)
         return outcomes
     finally:
         con.close()
@@ -140,17 +152,17 @@ def _settle(
     if has_errors(outcome.findings):
         outcome.status = "rejected"
         quarantine(book.path, book.sha256, outcome.findings, db_path, book.country, book.quarter,
-                   _register_sheet(book, registry))
+                   register_sheet(book, registry))
         return
     stored = db.files_dir(db_path) / f"{book.sha256}{book.path.suffix.lower() or '.xlsx'}"
     stored.parent.mkdir(parents=True, exist_ok=True)
     if not stored.exists():
-        redact.keep(book.path, stored, _register_sheet(book, registry))
+        redact.keep(book.path, stored, register_sheet(book, registry))
     outcome.version = load.load(con, registry, book, str(stored), outcome.findings, uploaded_by)
     outcome.status = "accepted"
 
 
-def _register_sheet(book: read.ReadBook, registry: Registry) -> str | None:
+def register_sheet(book: read.ReadBook, registry: Registry) -> str | None:
     """The name of the workbook's register sheet when it has rows (its codes are never kept)."""
     carried = book.sheets.get(registry.participant_register.sheet.id)
     return carried.name if carried is not None else None

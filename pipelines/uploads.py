@@ -24,11 +24,9 @@ import re
 import threading
 import time
 import uuid
-import zipfile
 from pathlib import Path
-from xml.etree import ElementTree
 
-from pipelines import container, db, ingest, redact, writer
+from pipelines import db, ingest, redact, writer
 from pipelines.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -49,8 +47,7 @@ def keep(data: bytes, file_name: str, db_path: Path | str | None = None) -> Path
     folder = uploads_dir(db_path) / hashlib.sha256(data).hexdigest()
     folder.mkdir(parents=True, exist_ok=True)
     kept = folder / name
-    if not kept.exists():
-        _atomic_write(kept, data)
+    _atomic_write(kept, data)  # as received, even if an earlier copy was scrubbed since
     return kept
 
 
@@ -63,17 +60,11 @@ def _atomic_write(target: Path, data: bytes) -> None:
     os.replace(temporary, target)
 
 
-def scrub(path: Path, registry: Registry) -> None:
-    """Once a kept upload (or its marked copy) has been checked or ingested, empty its participant
-    register sheet if it has one: participant codes are never kept (pipelines/redact.py)."""
-    names = {registry.participant_register.sheet.label(lang) for lang in registry.languages}
-    try:
-        with zipfile.ZipFile(path) as archive:
-            present = names & set(container.sheet_parts(archive))
-    except (zipfile.BadZipFile, KeyError, OSError, ElementTree.ParseError):
-        return  # not a workbook: nothing of a register can be in it
-    for name in present:
-        _atomic_write(path, redact.without_sheet(path.read_bytes(), name))
+def scrub(path: Path | None, register_sheet: str | None) -> None:
+    """Once a kept upload (or its marked copy) has been checked or ingested, empty its filled
+    participant register sheet: participant codes are never kept (pipelines/redact.py)."""
+    if path is not None and register_sheet:
+        _atomic_write(path, redact.without_sheet(path.read_bytes(), register_sheet))
 
 
 def enqueue(kept: Path, uploaded_by: str, uploader_country: str | None,
@@ -100,24 +91,39 @@ def _done(job: str, db_path: Path | str | None) -> Path:
 
 
 def drain_into(work: Path, registry: Registry, db_path: Path | str | None = None) -> int:
-    """Ingest every queued job in order of arrival; the caller holds the writer lock."""
-    jobs = pending(db_path)
-    for path in jobs:
-        job = json.loads(path.read_text())
-        try:
-            outcome = ingest.ingest_into(work, [job["path"]], registry, job["uploaded_by"],
-                                         job["uploader_country"])[0]
-            scrub(Path(job["path"]), registry)
-            result = {"status": outcome.status, "country": outcome.country,
-                      "quarter": outcome.quarter, "version": outcome.version,
-                      "language": outcome.language, "findings": [f.as_dict() for f in outcome.findings]}
-        except Exception as exc:  # noqa: BLE001 - one broken job must not stop the queue
-            log.exception("ingest of queued upload %s failed", job["job"])
-            result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "findings": []}
-        result.update(job=job["job"], path=job["path"], uploaded_by=job["uploaded_by"])
-        _atomic_write(_done(job["job"], db_path), json.dumps(result, ensure_ascii=False).encode())
-        path.unlink()
-    return len(jobs)
+    """Ingest every queued job in order of arrival, validated together; the caller holds the
+    writer lock. Returns how many jobs were answered."""
+    answered = 0
+    while jobs := pending(db_path):
+        batch: dict[Path, tuple[Path, dict]] = {}
+        for path in jobs:
+            job = json.loads(path.read_text())
+            batch.setdefault(Path(job["path"]), (path, job))  # the same file twice: next round
+        for (path, job), result in zip(batch.values(), _ingest(work, registry, batch), strict=True):
+            result.update(job=job["job"], path=job["path"], uploaded_by=job["uploaded_by"])
+            _atomic_write(_done(job["job"], db_path), json.dumps(result, ensure_ascii=False).encode())
+            path.unlink()
+        answered += len(batch)
+    return answered
+
+
+def _ingest(work: Path, registry: Registry, batch: dict[Path, tuple[Path, dict]]) -> list[dict]:
+    """The outcome of each job of a batch; if the batch fails, each job alone, so that one broken
+    file never stops the others."""
+    senders = {kept: ingest.Sender(job["uploaded_by"], job["uploader_country"])
+               for kept, (_, job) in batch.items()}
+    try:
+        outcomes = ingest.ingest_into(work, senders, registry)
+    except Exception:  # noqa: BLE001
+        if len(batch) == 1:
+            log.exception("ingest of queued upload %s failed", next(iter(batch)))
+            return [{"status": "failed", "error": "the file could not be loaded", "findings": []}]
+        return [r for kept in batch for r in _ingest(work, registry, {kept: batch[kept]})]
+    for kept, outcome in zip(batch, outcomes, strict=True):
+        scrub(kept, outcome.register_sheet)
+    return [{"status": o.status, "country": o.country, "quarter": o.quarter, "version": o.version,
+             "language": o.language, "register_sheet": o.register_sheet,
+             "findings": [f.as_dict() for f in o.findings]} for o in outcomes]
 
 
 def drain(registry: Registry, db_path: Path | str | None = None, timeout: float | None = 0) -> int:

@@ -41,8 +41,9 @@ class Check:
 
 
 def validate(books: list[ReadBook], registry: Registry, history: History | None = None,
-             uploader_country: str | None = None) -> dict[str, list[F.Finding]]:
-    """Findings per workbook (by sha256), including those the reader found."""
+             uploader_country: str | dict[str, str | None] | None = None) -> dict[str, list[F.Finding]]:
+    """Findings per workbook (by sha256), including those the reader found. `uploader_country` is
+    the one country the sender may report for (None: any), or such a country per sha256."""
     history = history or History()
     found = {b.sha256: list(b.findings) for b in books}
     readable = [b for b in books if b.sheets]
@@ -86,7 +87,7 @@ def _unique(items: list[F.Finding]) -> list[F.Finding]:
 
 
 def _stack(books: list[ReadBook], sheet: Sheet, registry: Registry, history: History,
-           uploader_country: str | None) -> pd.DataFrame:
+           uploader_country: str | dict[str, str | None] | None) -> pd.DataFrame:
     """The sheet's rows of every workbook, with the columns the checks compare against."""
     frames = []
     for book in books:
@@ -103,7 +104,8 @@ def _stack(books: list[ReadBook], sheet: Sheet, registry: Registry, history: His
         frame["_stamp_country"] = book.stamp.get("country")
         frame["_stamp_quarter"] = book.stamp.get("quarter")
         frame["_stamp_version"] = book.stamp.get("template_version")
-        frame["_uploader_country"] = uploader_country
+        frame["_uploader_country"] = (uploader_country.get(book.sha256) if isinstance(uploader_country, dict)
+                                      else uploader_country)
         frames.append(frame)
     if not frames:
         return pd.DataFrame()

@@ -91,6 +91,23 @@ def test_a_queued_upload_left_by_a_crash_is_ingested_by_the_next_writer(tmp_path
     assert "1 submission(s): whole" in result.stdout
 
 
+def test_queued_uploads_are_ingested_together_and_a_broken_one_stops_no_other(tmp_path, demo_dir, reg):
+    db = tmp_path / "mvh.duckdb"
+    kept = [uploads.keep((demo_dir / name).read_bytes(), name, db)
+            for name in ("AT_2022-Q1.xlsx", "BG_2022-Q1.xlsx", "BG_2022-Q2.xlsx")]
+    jobs = [uploads.enqueue(kept[0], "partner-at", "AT", db),
+            uploads.enqueue(tmp_path / "vanished.xlsx", "partner-fr", "FR", db),
+            uploads.enqueue(kept[1], "partner-at", "AT", db),  # Bulgaria's file, from Austria's account
+            uploads.enqueue(kept[2], "manager", None, db)]
+    assert uploads.drain(reg, db) == 4
+    answers = [uploads.result(job, db) for job in jobs]
+    assert [a["status"] for a in answers] == ["accepted", "failed", "rejected", "accepted"]
+    assert [f["rule"] for f in answers[2]["findings"]] == ["uploader_country"]
+    with duckdb.connect(str(db), read_only=True) as con:
+        loaded = con.execute("SELECT country, quarter, uploaded_by FROM submissions ORDER BY 1, 2").fetchall()
+    assert loaded == [("AT", "2022-Q1", "partner-at"), ("BG", "2022-Q2", "manager")]
+
+
 CHILD = """
 import sys, pathlib
 from pipelines import ingest, registry, validate

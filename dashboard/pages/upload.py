@@ -21,7 +21,7 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html,
 
 from dashboard import auth
 from dashboard.ui import status_badge
-from pipelines import accounts, annotate, check, container, registry, template, uploads
+from pipelines import accounts, annotate, check, container, ingest, registry, template, uploads
 from pipelines.findings import Finding
 from pipelines.ingest import ANNOTATED_SUFFIX
 
@@ -102,7 +102,8 @@ clientside_callback(
                     + 'or unused sheets, save it again and upload it again.',
                     keep, null];
         }}
-        return ['', {{contents: contents, filename: filename}}, null];
+        // a new object each time (`at`), or the same file dropped again would not be sent
+        return ['', {{contents: contents, filename: filename, at: Date.now()}}, null];
     }}""",
     Output("upload-too-large", "children"), Output("upload-payload", "data"),
     Output("upload-file", "contents"),
@@ -112,9 +113,15 @@ clientside_callback(
 @callback(Output("upload-result", "children"), Input("upload-payload", "data"),
           State("upload-mode", "value"), State("upload-lang", "value"), prevent_initial_call=True)
 def _upload(payload: dict | None, mode: str, lang: str):
-    user = auth.current()
-    if not payload or user is None:
+    if not payload or auth.current() is None:
         return no_update
+    # keyed by the moment of the drop: the answer is drawn (and announced) again even when the
+    # same file gives the same answer
+    return html.Div(_answer(payload, mode, lang), key=str(payload.get("at", "")))
+
+
+def _answer(payload: dict, mode: str, lang: str):
+    user = auth.current()
     reg = registry.get()
     filename = str(payload.get("filename") or "upload.xlsx")
     try:
@@ -127,8 +134,7 @@ def _upload(payload: dict | None, mode: str, lang: str):
         result = check.check(kept, reg, lang=lang or None, uploader_country=country,
                              annotated=kept.with_name(kept.stem + ANNOTATED_SUFFIX))
         for path in (kept, result.annotated):
-            if path:
-                uploads.scrub(path, reg)
+            uploads.scrub(path, ingest.register_sheet(result.book, reg))
         auth.audit("check", filename, f"{result.book.country} {result.book.quarter}".strip())
         _remember(result.annotated)
         return _report(reg, filename, result.localised(reg), None, result.annotated)
@@ -145,7 +151,7 @@ def _upload(payload: dict | None, mode: str, lang: str):
     annotated = None
     if found and not container.check(data):
         annotated = annotate.write(kept, kept.with_name(kept.stem + ANNOTATED_SUFFIX), found, lang, reg)
-        uploads.scrub(annotated, reg)
+        uploads.scrub(annotated, outcome.get("register_sheet"))
     _remember(annotated)
     rows = check.Checked(None, found, lang, annotated).localised(reg)
     return _report(reg, filename, rows, outcome, annotated)
