@@ -72,24 +72,24 @@ def list_() -> None:
     console.print(table)
 
 
+def _set_active(username: str, active: bool) -> None:
+    try:
+        accounts.set_active(username, active)
+    except accounts.AccountError as exc:
+        _fail(exc)
+    _done("account_enabled" if active else "account_disabled", username)
+
+
 @users.command("disable")
 def disable(username: Annotated[str, typer.Argument(help="User name.")]) -> None:
     """Disable an account: it can no longer log in (its audit rows stay)."""
-    try:
-        accounts.set_active(username, False)
-    except accounts.AccountError as exc:
-        _fail(exc)
-    _done("account_disabled", username)
+    _set_active(username, False)
 
 
 @users.command("enable")
 def enable(username: Annotated[str, typer.Argument(help="User name.")]) -> None:
     """Enable a disabled account again."""
-    try:
-        accounts.set_active(username, True)
-    except accounts.AccountError as exc:
-        _fail(exc)
-    _done("account_enabled", username)
+    _set_active(username, True)
 
 
 @users.command("set-password")
