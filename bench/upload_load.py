@@ -13,10 +13,7 @@ import http.cookiejar
 import json
 import os
 import re
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -28,6 +25,7 @@ from openpyxl import load_workbook
 
 from pipelines import read
 from pipelines.registry import Registry
+from tests.dash_client import free_port, running
 
 ROOT = Path(__file__).resolve().parent.parent
 VERDICT = re.compile(r"Loaded as ([A-Z]{2}) (\d{4}-Q\d) version (\d+)")
@@ -63,44 +61,16 @@ def workbooks(registry: Registry, demo_dir: Path, out: Path, rounds: int = 10) -
     return plan
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def production_server(db: Path, workers: int = 3):
     """gunicorn with the project's settings on a free port, its own database; yields the URL."""
     port = free_port()
     env = {**os.environ, "MVH_DB": str(db), "MVH_BIND": f"127.0.0.1:{port}",
            "MVH_WORKERS": str(workers), "MVH_INSECURE_COOKIES": "1"}  # plain http on 127.0.0.1
-    log = tempfile.TemporaryFile()
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "dashboard/gunicorn.conf.py",
-                             "dashboard.wsgi:server"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"{url}/healthz", timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    break
-                time.sleep(0.25)
-        else:
-            proc.kill()
-        if proc.poll() is not None:
-            log.seek(0)
-            raise RuntimeError(f"gunicorn did not start:\n{log.read().decode()[-3000:]}")
+    with running([sys.executable, "-m", "gunicorn", "-c", "dashboard/gunicorn.conf.py",
+                  "dashboard.wsgi:server"], env, f"{url}/healthz", ROOT):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
-        log.seek(0)
-        production_server.log = log.read().decode(errors="replace")
-        log.close()
 
 
 class Browser:

@@ -7,18 +7,14 @@ import functools
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from pipelines import demo_data, ingest, registry
-from tests.dash_client import PASSWORD, add_accounts
+from tests.dash_client import PASSWORD, add_accounts, free_port, running
 
 ROOT = Path(__file__).resolve().parent.parent
 # Sessions signed with a key of the test run, not one written into data/processed.
@@ -100,37 +96,15 @@ def expected(db: Path, as_of: str) -> dict[tuple[str, str | None], dict]:
     return {(k["id"], k["country"]): k for k in report["kpis"]}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def served(db: Path):
     """`mvh serve` on a database and a free port, for as long as the block runs; yields its URL."""
-    port = _free_port()
-    env = {**os.environ, "MVH_DB": str(db)}
+    port = free_port()
     add_accounts(db)
-    log = tempfile.TemporaryFile()  # a pipe nobody reads would fill up and stall the server
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "serve", "--port", str(port)],
-                            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(url, timeout=1)
-                break
-            except OSError:
-                time.sleep(0.25)
-        else:
-            log.seek(0)
-            raise RuntimeError(f"the dashboard did not start: {log.read().decode()}")
+    with running([sys.executable, "-m", "pipelines.cli", "serve", "--port", str(port)],
+                 {**os.environ, "MVH_DB": str(db)}, url, ROOT):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture(scope="session")

@@ -7,11 +7,49 @@ import contextlib
 import json
 import os
 import re
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
 from pipelines import accounts, registry
 
 PAGES_OUTPUT = "_pages_content.children"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running(command: list[str], env: dict, probe: str, cwd: Path):
+    """A server process for as long as the block runs, once `probe` (a URL) answers; its output
+    goes to a temporary file (a pipe nobody reads would fill up and stall it)."""
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(probe, timeout=1)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    break
+                time.sleep(0.25)
+        else:
+            proc.kill()
+        if proc.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"{command[2]} did not start:\n{log.read().decode()[-3000:]}")
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+        log.close()
 
 
 PASSWORD = "a long test password"
