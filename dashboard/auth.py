@@ -1,13 +1,14 @@
-"""Who may see and do what: logins, roles on every route and callback, CSRF, cookies, audit.
+"""Who may see and do what: roles on every route and callback, CSRF, cookies, audit.
 
-Every request needs a logged-in user except the login form and the static assets. Roles are
-checked on the server, never only by hiding links:
+Every request needs a logged-in user (dashboard/logins.py) except the exact PUBLIC paths and the
+static assets under /assets/. Roles are checked on the server, never only by hiding links:
 - a page is shown to the role its `dash.register_page(..., access=...)` names (default manager);
   the page's layout is replaced by a refusal otherwise (and by nothing for an anonymous call,
   which Dash makes once when it starts);
 - a callback POSTed to /_dash-update-component is allowed only if every output belongs to a page
   the user may see (component ids start with their page's name, e.g. `upload-result`);
   anything else is refused with 403 before Dash runs it.
+Query arguments reach a page's layout as keyword arguments, never in place of the page itself.
 State-changing requests carry a CSRF token (Flask-WTF): the login form in a hidden field, Dash
 callbacks in the X-CSRFToken header that Dash's renderer copies from the `_csrf_token` cookie.
 Session cookies are HttpOnly, SameSite=Lax, and Secure unless MVH_INSECURE_COOKIES=1 (plain
@@ -16,13 +17,10 @@ http on 127.0.0.1). Logins, failed logins and logouts go to the audit trail.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
+import posixpath
 import secrets
-from html import escape
-from pathlib import Path
-from urllib.parse import urlparse
 
 import dash
 import flask
@@ -30,20 +28,12 @@ import flask_login
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from dashboard import logins
 from pipelines import accounts, db
 
-PUBLIC = ("/login", "/assets/", "/_favicon.ico", "/healthz")
+PUBLIC = {"/login", "/healthz", "/_favicon.ico"}
+ASSETS = "/assets/"
 PAGES_IDS = {"_pages_content", "_pages_store", "_pages_location"}
-MAX_FAILURES = 10  # failed logins for one user name within FAILURE_MINUTES before a pause
-FAILURE_MINUTES = 15
-
-
-class LoggedIn(flask_login.UserMixin):
-    def __init__(self, user: accounts.User):
-        self.user = user
-
-    def get_id(self) -> str:
-        return self.user.username
 
 
 def current() -> accounts.User | None:
@@ -94,6 +84,9 @@ def secret_key() -> str:
             handle.write(secrets.token_hex(32))
     except FileExistsError:
         pass
+    except OSError as exc:
+        raise RuntimeError(f"{path} cannot be written ({exc}): set MVH_SECRET_KEY or make "
+                           f"{path.parent} writable.") from exc
     for _ in range(50):  # another worker may be writing it this very moment
         key = path.read_text().strip()
         if key:
@@ -144,21 +137,24 @@ def callback_allowed(user: accounts.User, body: dict) -> bool:
 def guard_layouts() -> None:
     """Wrap every page's layout: nothing for an anonymous call, a refusal for a role too low."""
     for page in dash.page_registry.values():
-        layout = page["layout"]
-        if getattr(layout, "guarded", False):
-            continue
+        if not getattr(page["layout"], "guarded", False):
+            page["layout"] = _guarded(page, page["layout"])
 
-        def guarded(_layout=layout, _page=page, **query):
-            user = current()
-            if user is None:
-                return dash.html.Div()
-            if not may_see(user, _page):
-                audit("denied", _page["path"])
-                return refusal(_page["name"])
-            return _layout(**query) if callable(_layout) else _layout
 
-        guarded.guarded = True
-        page["layout"] = guarded
+def _guarded(page: dict, layout):
+    """A page's layout behind its access check; the page and layout are closed over, so no query
+    argument can stand in for them."""
+    def guarded(**query):
+        user = current()
+        if user is None:
+            return dash.html.Div()
+        if not may_see(user, page):
+            audit("denied", page["path"])
+            return refusal(page["name"])
+        return layout(**query) if callable(layout) else layout
+
+    guarded.guarded = True
+    return guarded
 
 
 def refusal(name: str) -> dash.html.Div:
@@ -176,34 +172,30 @@ def init(server: flask.Flask) -> None:
         SESSION_COOKIE_SECURE=os.environ.get("MVH_INSECURE_COOKIES") != "1",
         REMEMBER_COOKIE_SECURE=os.environ.get("MVH_INSECURE_COOKIES") != "1",
         REMEMBER_COOKIE_HTTPONLY=True,
-        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=8),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         WTF_CSRF_SSL_STRICT=False,  # the Referer check of Flask-WTF; SameSite cookies cover it
     )
     proxies = int(os.environ.get("MVH_PROXIES", "0"))
     if proxies:  # behind a reverse proxy: take the client's address and scheme from it
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
-    manager = flask_login.LoginManager(server)
-    manager.session_protection = "strong"
-
-    @manager.user_loader
-    def _load(username: str):
-        user = accounts.get(username)
-        return LoggedIn(user) if user else None
-
     server.before_request(_guard)  # before the CSRF check: anonymous requests get 401 first
     CSRFProtect(server)
+    logins.init(server)  # after the CSRF check: a forged login form is neither checked nor counted
     server.after_request(_headers)
-    server.add_url_rule("/login", "login", _login, methods=["GET", "POST"])
-    server.add_url_rule("/logout", "logout", _logout, methods=["POST"])
     server.add_url_rule("/healthz", "healthz", lambda: "ok")
     server.register_error_handler(CSRFError, _csrf_failed)
     server.register_error_handler(413, _too_large)
 
 
+def public(path: str) -> bool:
+    """Whether anyone may open a path: the exact PUBLIC ones, and the files under /assets/
+    (never a path that `..` or `//` would lead elsewhere)."""
+    return path in PUBLIC or (path.startswith(ASSETS) and posixpath.normpath(path) == path)
+
+
 def _guard():
     path = flask.request.path
-    if path.startswith(PUBLIC):
+    if public(path):
         return None
     user = current()
     if user is None:
@@ -228,62 +220,13 @@ def _headers(response: flask.Response) -> flask.Response:
     return response
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never an absolute URL someone slipped into ?next=."""
-    parsed = urlparse(target or "/")
-    return target if target and not parsed.scheme and not parsed.netloc and target.startswith("/") \
-        and not target.startswith("//") else "/"
-
-
-def _login():
-    message = ""
-    if flask.request.method == "POST":
-        username = flask.request.form.get("username", "").strip().lower()
-        password = flask.request.form.get("password", "")
-        if accounts.recent_failures(username, FAILURE_MINUTES) >= MAX_FAILURES:
-            audit("login_refused", username, "too many failed logins", actor=username or "?")
-            message = (f"Too many failed logins for this account: wait {FAILURE_MINUTES} minutes "
-                       "or ask an administrator to set a new password.")
-        elif (user := accounts.verify(username, password)) is None:
-            audit("login_failed", username, actor=username or "?")
-            message = "Wrong user name or password, or the account is disabled."
-        else:
-            flask.session.clear()
-            flask_login.login_user(LoggedIn(user))
-            flask.session.permanent = True
-            audit("login", user.username)
-            return flask.redirect(_safe_next(flask.request.args.get("next")))
-    return flask.Response(_login_page(message), status=401 if message else 200,
-                          mimetype="text/html")
-
-
-def _logout():
-    audit("logout")
-    flask_login.logout_user()
-    flask.session.clear()
-    response = flask.redirect(flask.url_for("login"))
-    response.delete_cookie("_csrf_token")
-    return response
-
-
 def _csrf_failed(error: CSRFError):
     if flask.request.path.startswith("/_dash-"):
         return flask.jsonify(error=f"Refused: {error.description} Reload the page."), 400
-    return flask.Response(_login_page("Your form had expired: please log in again."), status=400,
+    return flask.Response(logins.page("Your form had expired: please log in again."), status=400,
                           mimetype="text/html")
 
 
 def _too_large(_error):
     return flask.jsonify(error="The file is larger than the server accepts (20 MB). "
                                "Send the workbook without images, or split the register."), 413
-
-
-LOGIN_PAGE = (Path(__file__).parent / "login.html").read_text(encoding="utf-8")
-
-
-def _login_page(message: str) -> str:
-    from pipelines import registry
-
-    return (LOGIN_PAGE.replace("{project}", escape(registry.get().project.name))
-            .replace("{message}", f'<p class="error" role="alert">{escape(message)}</p>' if message else "")
-            .replace("{csrf}", escape(generate_csrf())))

@@ -10,18 +10,26 @@ Roles, each including the ones before it:
 - manager: every page of the dashboard, uploads for any country, exports;
 - admin: also the accounts and the audit trail.
 Passwords are kept as scrypt hashes (werkzeug). The audit table only grows: triggers refuse
-UPDATE and DELETE, and no command or page edits it.
+UPDATE and DELETE, and no command or page edits it. Each user has a session version: a session
+carries the version it was opened with, and logout, a new password or disabling the account
+raise it, which ends every session opened before. The addresses each account has logged in
+from are kept, and the counters of failed logins (pipelines/login_counters.py).
+
+When the data folder cannot be written (read-only, disk full), reading still works through a
+read-only connection, and audit rows that cannot be written are logged instead of failing the
+request.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -31,6 +39,8 @@ from pipelines import db
 ROLES = ("partner", "manager", "admin")
 MIN_PASSWORD = 10
 NAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
+SCHEMA_VERSION = 1  # PRAGMA user_version: 1 added users.session_version
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -40,7 +50,8 @@ CREATE TABLE IF NOT EXISTS users (
     password_hash TEXT NOT NULL,
     active INTEGER NOT NULL DEFAULT 1,
     created_at TEXT NOT NULL,
-    changed_at TEXT NOT NULL
+    changed_at TEXT NOT NULL,
+    session_version INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -55,6 +66,18 @@ CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit trail cannot be changed'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit trail cannot be changed'); END;
+CREATE TABLE IF NOT EXISTS known_addresses (  -- where each account has logged in from
+    username TEXT NOT NULL,
+    address TEXT NOT NULL,
+    last_at TEXT NOT NULL,
+    PRIMARY KEY (username, address)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS login_counters (   -- failed logins in a time window, by address or account
+    key TEXT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    expires REAL NOT NULL                     -- seconds since the epoch
+);
+CREATE INDEX IF NOT EXISTS login_counters_expiry ON login_counters (expires);
 """
 
 
@@ -68,6 +91,7 @@ class User:
     role: str
     country: str | None
     active: bool = True
+    session: int = field(default=0, compare=False)  # the session version
 
     def has(self, role: str) -> bool:
         """Whether this user holds `role` or a higher one."""
@@ -83,17 +107,77 @@ def path() -> Path:
 
 @contextmanager
 def connect() -> Iterator[sqlite3.Connection]:
-    """One short connection: committed on success, rolled back on error, always closed."""
-    target = path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(target, timeout=30)
+    """One short connection: committed on success, rolled back on error, always closed. Read-only
+    when the folder or the file cannot be written."""
+    con = _open(path())
     try:
-        con.execute("PRAGMA journal_mode=WAL")
-        con.executescript(SCHEMA)
         with con:
             yield con
     finally:
         con.close()
+
+
+def _open(target: Path) -> sqlite3.Connection:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(target, timeout=30)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.executescript(SCHEMA)
+            _migrate(con)
+        except sqlite3.Error:
+            con.close()
+            raise
+        return con
+    except (OSError, sqlite3.OperationalError) as exc:
+        if not target.exists():
+            raise sqlite3.OperationalError(f"The accounts database {target} cannot be created ({exc}): "
+                                           f"make {target.parent} writable.") from exc
+        return _read_only(target, exc)
+
+
+def _read_only(target: Path, cause: Exception) -> sqlite3.Connection:
+    """The database opened for reading only; immutable when not even the WAL index can be made
+    (a read-only file system)."""
+    for mode in ("mode=ro", "immutable=1"):
+        try:
+            con = sqlite3.connect(f"{target.resolve().as_uri()}?{mode}", uri=True, timeout=30)
+            con.execute("SELECT count(*) FROM users").fetchone()
+        except sqlite3.OperationalError:
+            continue
+        _warn_read_only(target, str(cause))
+        return con
+    raise sqlite3.OperationalError(f"The accounts database {target} cannot be opened ({cause}): "
+                                   f"make {target.parent} readable and writable.") from cause
+
+
+@functools.cache
+def _warn_read_only(target: Path, cause: str) -> None:
+    log.error("The accounts database %s cannot be written (%s): reading it read-only; logins, "
+              "logouts and the audit trail are not recorded until %s is writable and has space.",
+              target, cause, target.parent)
+
+
+def _migrate(con: sqlite3.Connection) -> None:
+    """Bring a database made by an earlier version to SCHEMA_VERSION, once."""
+    if con.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+        return
+    con.execute("BEGIN IMMEDIATE")
+    columns = {row[1] for row in con.execute("PRAGMA table_info(users)")}
+    if "session_version" not in columns:
+        con.execute("ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0")
+    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    con.execute("COMMIT")
+
+
+@contextmanager
+def logged_on_failure(what: str) -> Iterator[None]:
+    """For a write a page must survive: if the folder is read-only or full, log it and go on."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        log.error("%s could not be written to %s (%s): make %s writable and free space.",
+                  what, path(), exc, path().parent)
 
 
 def _now() -> str:
@@ -122,7 +206,8 @@ def add(username: str, role: str, password: str, country: str | None = None,
         if con.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
             raise AccountError(f"{username} exists already: use `mvh users set-password` or "
                                "`mvh users enable`.")
-        con.execute("INSERT INTO users VALUES (?, ?, ?, ?, 1, ?, ?)",
+        con.execute("INSERT INTO users (username, role, country, password_hash, active, created_at, "
+                    "changed_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
                     [username, role, country, hashed, _now(), _now()])
     return User(username, role, country)
 
@@ -136,11 +221,22 @@ def _change(username: str, sql: str, *params) -> None:
 
 
 def set_password(username: str, password: str) -> None:
-    _change(username, "password_hash = ?", _checked_password(password))
+    """A new password; it ends every session of the user."""
+    _change(username, "password_hash = ?, session_version = session_version + 1",
+            _checked_password(password))
 
 
 def set_active(username: str, active: bool) -> None:
-    _change(username, "active = ?", int(active))
+    """Enable or disable an account; disabling it ends every session of the user."""
+    _change(username, "active = ?" + ("" if active else ", session_version = session_version + 1"),
+            int(active))
+
+
+def end_sessions(username: str) -> None:
+    """End every session of a user (at logout): the version their sessions carry is stale now."""
+    with logged_on_failure(f"The end of {username}'s sessions"), connect() as con:
+        con.execute("UPDATE users SET session_version = session_version + 1 WHERE username = ?",
+                    [username])
 
 
 def users() -> list[dict]:
@@ -151,29 +247,58 @@ def users() -> list[dict]:
     return [dict(r) for r in rows]
 
 
+def _active(con: sqlite3.Connection, username: str) -> tuple | None:
+    return con.execute("SELECT username, role, country, session_version, password_hash FROM users "
+                       "WHERE username = ? AND active", [username]).fetchone()
+
+
+def _user(row: tuple) -> User:
+    return User(row[0], row[1], row[2], session=row[3])
+
+
 def get(username: str) -> User | None:
     """An active user, or None."""
     with connect() as con:
-        row = con.execute("SELECT username, role, country FROM users WHERE username = ? AND active",
-                          [username]).fetchone()
-    return User(*row) if row else None
+        row = _active(con, username)
+    return _user(row) if row else None
 
 
 def verify(username: str, password: str) -> User | None:
     """The active user whose password this is, or None."""
     with connect() as con:
-        row = con.execute("SELECT username, role, country, password_hash FROM users "
-                          "WHERE username = ? AND active", [username]).fetchone()
+        row = _active(con, username)
     if row is None:
         check_password_hash(_dummy_hash(), password)  # the same time as a wrong password
         return None
-    return User(*row[:3]) if check_password_hash(row[3], password) else None
+    return _user(row) if check_password_hash(row[4], password) else None
+
+
+def remember_address(username: str, address: str | None) -> None:
+    """Note that a user logged in from this address (failed logins from it are then not
+    counted against the account)."""
+    if address:
+        with logged_on_failure(f"The address {address} of {username}'s login"), connect() as con:
+            con.execute("INSERT INTO known_addresses VALUES (?, ?, ?) ON CONFLICT DO UPDATE "
+                        "SET last_at = excluded.last_at", [username, address, _now()])
+
+
+def known_addresses(username: str) -> list[str]:
+    """The addresses a user has logged in from."""
+    with connect() as con:
+        return [row[0] for row in con.execute(
+            "SELECT address FROM known_addresses WHERE username = ? ORDER BY address", [username])]
+
+
+def is_known_address(username: str, address: str | None) -> bool:
+    with connect() as con:
+        return con.execute("SELECT 1 FROM known_addresses WHERE username = ? AND address = ?",
+                           [username, address]).fetchone() is not None
 
 
 def record(action: str, actor: str, target: str | None = None, address: str | None = None,
            detail: str | None = None) -> None:
-    """Append a row to the audit trail."""
-    with connect() as con:
+    """Append a row to the audit trail (logged instead when it cannot be written)."""
+    with logged_on_failure(f"The audit row {action} by {actor[:128]!r} on {target!r}"), connect() as con:
         con.execute("INSERT INTO audit (at, actor, action, target, address, detail) "
                     "VALUES (?, ?, ?, ?, ?, ?)", [_now(), actor[:128], action, target, address, detail])
 
@@ -192,14 +317,6 @@ def audit(limit: int = 1000, actor: str | None = None, action: str | None = None
         return [dict(r) for r in con.execute(sql, [*params, limit]).fetchall()]
 
 
-def recent_failures(username: str, minutes: int) -> int:
-    """Failed logins for a user name within the last minutes."""
-    since = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes)).isoformat(timespec="seconds")
-    with connect() as con:
-        return con.execute("SELECT count(*) FROM audit WHERE action = 'login_failed' AND actor = ? "
-                           "AND at >= ?", [username[:128], since]).fetchone()[0]
-
-
 @functools.cache
 def _dummy_hash() -> str:
     return generate_password_hash("a password nobody has")
@@ -207,8 +324,9 @@ def _dummy_hash() -> str:
 
 def record_ingest(actor: str, status: str, country: str, quarter: str, version: int | None,
                   file_name: str, address: str | None = None) -> None:
-    """Audit one file's ingest: upload (a first version), correct (a later one), or refused."""
-    action = {"accepted": "correct" if (version or 1) > 1 else "upload",
-              "rejected": "upload_rejected"}.get(status, "upload_unchanged")
+    """Audit one file's ingest: upload (a first version), correct (a later one), refused, failed
+    (it could not be loaded at all) or unchanged (the very file was loaded before)."""
+    action = {"accepted": "correct" if (version or 1) > 1 else "upload", "rejected": "upload_rejected",
+              "failed": "upload_failed", "unchanged": "upload_unchanged"}[status]
     what = f"{country} {quarter}".strip() + (f" v{version}" if version else "")
     record(action, actor, file_name, address, what or None)

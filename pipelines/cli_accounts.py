@@ -15,10 +15,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines import accounts, db, registry
+from pipelines import accounts, db, login_counters, registry
 
-users = typer.Typer(help="Manage the dashboard's accounts: add, list, disable, enable, set-password.",
-                    no_args_is_help=True)
+users = typer.Typer(help="Manage the dashboard's accounts: add, list, disable, enable, set-password, "
+                         "unlock.", no_args_is_help=True)
 console = Console()
 DEMO_USERS = "demo-logins.txt"
 
@@ -82,7 +82,7 @@ def _set_active(username: str, active: bool) -> None:
 
 @users.command("disable")
 def disable(username: Annotated[str, typer.Argument(help="User name.")]) -> None:
-    """Disable an account: it can no longer log in (its audit rows stay)."""
+    """Disable an account: it can no longer log in and its sessions end (its audit rows stay)."""
     _set_active(username, False)
 
 
@@ -94,12 +94,27 @@ def enable(username: Annotated[str, typer.Argument(help="User name.")]) -> None:
 
 @users.command("set-password")
 def set_password(username: Annotated[str, typer.Argument(help="User name.")]) -> None:
-    """Set a new password (asked for, or read from $MVH_PASSWORD)."""
+    """Set a new password (asked for, or read from $MVH_PASSWORD); ends the account's sessions
+    and unlocks it."""
     try:
         accounts.set_password(username, _password())
     except accounts.AccountError as exc:
         _fail(exc)
-    _done("password_set", username)
+    _done("password_set", username, _unlocked(username))
+
+
+@users.command("unlock")
+def unlock(username: Annotated[str, typer.Argument(help="User name.")]) -> None:
+    """Clear the failed logins counted against an account and the addresses it has logged in
+    from, so that it can log in again at once."""
+    if not any(u["username"] == username for u in accounts.users()):
+        _fail(accounts.AccountError(f"No user {username}: see `mvh users list`."))
+    _done("account_unlocked", username, _unlocked(username))
+
+
+def _unlocked(username: str) -> str:
+    cleared = login_counters.unlock(username)
+    return f"{cleared} failed-login counter{'s' if cleared != 1 else ''} cleared"
 
 
 @users.command("demo")

@@ -45,7 +45,7 @@ def running(command: list[str], env: dict, probe: str, cwd: Path):
         if proc.poll() is not None:
             log.seek(0)
             raise RuntimeError(f"{command[2]} did not start:\n{log.read().decode()[-3000:]}")
-        yield
+        yield proc
     finally:
         proc.terminate()
         proc.wait(timeout=60)
@@ -91,6 +91,13 @@ def login(client, username: str = "manager", password: str = PASSWORD):
     if cookie:
         client.environ_base["HTTP_X_CSRFTOKEN"] = cookie.value
     return response
+
+
+def client_at(app, address: str):
+    """A Flask test client whose requests come from `address`."""
+    client = app.server.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
 
 
 def dependencies(client) -> list[dict]:

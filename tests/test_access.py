@@ -144,16 +144,12 @@ def test_cookies_are_secure_httponly_and_samesite(app, on_demo):
     assert "HttpOnly" in session and "SameSite=Lax" in session and "Secure" in session
 
 
-def test_logins_and_failures_are_audited_and_repeated_failures_pause_the_account(app, tmp_path, monkeypatch):
+def test_logins_and_failures_are_audited(app, tmp_path, monkeypatch):
     monkeypatch.setenv("MVH_DB", str(tmp_path / "mvh.duckdb"))
     add_accounts(tmp_path / "mvh.duckdb")
     assert login(app.server.test_client(), "partner-bg", "wrong password").status_code == 401
     row = accounts.audit(1)[0]
     assert (row["actor"], row["action"], row["address"]) == ("partner-bg", "login_failed", "127.0.0.1")
-    for _ in range(9):
-        login(app.server.test_client(), "partner-bg", "wrong password")
-    paused = login(app.server.test_client(), "partner-bg")  # the right password, too late
-    assert paused.status_code == 401 and "Too many failed logins" in paused.get_data(as_text=True)
     assert login(app.server.test_client(), "partner-ro").status_code == 302
     assert accounts.audit(1)[0]["action"] == "login"
 
