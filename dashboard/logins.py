@@ -65,6 +65,7 @@ def init(server: flask.Flask) -> None:
                          exempt_when=_from_known_address)(view)
     server.add_url_rule("/login", "login", view, methods=["GET", "POST"])
     server.add_url_rule("/logout", "logout", _logout, methods=["POST"])
+    server.before_request(_paused)  # before the limits, which could not count the attempt
     server.register_error_handler(RateLimitExceeded, functools.partial(_throttled, limiter))
     server.after_request(functools.partial(_give_back, limiter))
 
@@ -119,15 +120,21 @@ def _audit(action: str, actor: str, detail: str | None = None) -> None:
     accounts.record(action, actor, actor, flask.request.remote_addr, detail)
 
 
+def _paused() -> flask.Response | None:
+    """No login while failed ones cannot be counted: the data folder is read-only or full."""
+    if flask.request.endpoint != "login" or flask.request.method != "POST" or login_counters.writable():
+        return None
+    _audit("login_refused", _typed_name() or "?", "the accounts database cannot be written")
+    return flask.Response(page("Logging in is paused: the server cannot record logins now (its data "
+                               "folder is read-only or full). Try again later."), status=503,
+                          mimetype="text/html")
+
+
 def _login():
     message, status = "", 200
     if flask.request.method == "POST":
         username = _typed_name()
-        if not login_counters.writable():
-            _audit("login_refused", username or "?", "the accounts database cannot be written")
-            message, status = ("Logging in is paused: the server cannot record logins now (its data "
-                               "folder is read-only or full). Try again later.", 503)
-        elif (user := accounts.verify(username, flask.request.form.get("password", ""))) is None:
+        if (user := accounts.verify(username, flask.request.form.get("password", ""))) is None:
             _audit("login_failed", username or "?")
             message, status = "Wrong user name or password, or the account is disabled.", 401
         else:

@@ -1,0 +1,87 @@
+"""A data folder that cannot be written (a read-only file system, a full disk): the pages stay
+readable, audit rows that cannot be written are logged, logins are paused until it is writable.
+The folder is a real tmpfs mounted for the test (root only: chmod does not stop root)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from pipelines import accounts
+from tests.dash_client import add_accounts, login, render, text
+
+
+@pytest.fixture
+def data_folder(tmp_path, demo_db, monkeypatch):
+    """The demo database and its accounts on a tmpfs of their own."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode:
+        pytest.skip(f"this machine does not let the tests mount a tmpfs: {mounted.stderr.strip()}")
+    try:
+        shutil.copy(demo_db, folder / "mvh.duckdb")
+        monkeypatch.setenv("MVH_DB", str(folder / "mvh.duckdb"))
+        add_accounts(folder / "mvh.duckdb")
+        yield folder
+    finally:
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)
+
+
+def remount(folder, mode: str) -> None:
+    subprocess.run(["mount", "-o", f"remount,{mode}", str(folder)], check=True)
+
+
+def fill(folder) -> None:
+    """Write a file until the disk is full."""
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT)
+    for chunk in (1 << 20, 4096, 1):
+        try:
+            while True:
+                os.write(fd, b"\0" * chunk)
+        except OSError:
+            pass
+    os.close(fd)
+
+
+def signed_in(app, *usernames):
+    clients = [app.server.test_client() for _ in usernames]
+    for client, username in zip(clients, usernames, strict=True):
+        assert login(client, username).status_code == 302
+    return clients
+
+
+def readable_and_audit_logged(app, manager, partner, admin, caplog) -> None:
+    for path in ("/", "/submissions", "/quality"):
+        shown = render(manager, path)
+        assert shown.status_code == 200 and "access-refused" not in text(shown), path
+    assert "audit-trail" in text(render(admin, "/audit"))  # read from the accounts database
+    assert "access-refused" in text(render(partner, "/provenance"))
+    assert "The audit row denied by 'partner-ro' on '/provenance' could not be written" in caplog.text
+    paused = login(app.server.test_client(), "manager")
+    assert paused.status_code == 503 and "Logging in is paused" in paused.get_data(as_text=True)
+    assert manager.post("/logout").status_code == 302
+    assert "The end of manager's sessions could not be written" in caplog.text
+
+
+def test_a_read_only_data_folder(app, data_folder, caplog):
+    manager, partner, admin = signed_in(app, "manager", "partner-ro", "admin")
+    remount(data_folder, "ro")
+    with pytest.raises(OSError, match="Read-only file system"):
+        (data_folder / "probe").touch()
+    readable_and_audit_logged(app, manager, partner, admin, caplog)
+    remount(data_folder, "rw")
+    assert login(app.server.test_client(), "manager").status_code == 302  # at once, when writable
+    assert accounts.audit(1)[0]["action"] == "login"
+
+
+def test_a_full_disk(app, data_folder, caplog):
+    manager, partner, admin = signed_in(app, "manager", "partner-ro", "admin")
+    fill(data_folder)
+    readable_and_audit_logged(app, manager, partner, admin, caplog)
+    (data_folder / "filler").unlink()
+    assert login(app.server.test_client(), "manager").status_code == 302
