@@ -94,8 +94,7 @@ def enable(username: Annotated[str, typer.Argument(help="User name.")]) -> None:
 
 @users.command("set-password")
 def set_password(username: Annotated[str, typer.Argument(help="User name.")]) -> None:
-    """Set a new password (asked for, or read from $MVH_PASSWORD); ends the account's sessions
-    and unlocks it."""
+    """Set a new password (asked for, or from $MVH_PASSWORD); ends its sessions and unlocks it."""
     try:
         accounts.set_password(username, _password())
     except accounts.AccountError as exc:
@@ -105,8 +104,7 @@ def set_password(username: Annotated[str, typer.Argument(help="User name.")]) ->
 
 @users.command("unlock")
 def unlock(username: Annotated[str, typer.Argument(help="User name.")]) -> None:
-    """Clear the failed logins counted against an account and the addresses it has logged in
-    from, so that it can log in again at once."""
+    """Clear the failed logins counted against an account and its known addresses: it may log in."""
     if not any(u["username"] == username for u in accounts.users()):
         _fail(accounts.AccountError(f"No user {username}: see `mvh users list`."))
     _done("account_unlocked", username, _unlocked(username))
