@@ -40,6 +40,7 @@ ROLES = ("partner", "manager", "admin")
 MIN_PASSWORD = 10
 NAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 SCHEMA_VERSION = 1  # PRAGMA user_version: 1 added users.session_version
+UNWRITABLE = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_FULL", "SQLITE_IOERR")  # not "locked"
 log = logging.getLogger(__name__)
 
 SCHEMA = """
@@ -130,6 +131,8 @@ def _open(target: Path) -> sqlite3.Connection:
             raise
         return con
     except (OSError, sqlite3.OperationalError) as exc:
+        if isinstance(exc, sqlite3.Error) and not exc.sqlite_errorname.startswith(UNWRITABLE):
+            raise
         if not target.exists():
             raise sqlite3.OperationalError(f"The accounts database {target} cannot be created ({exc}): "
                                            f"make {target.parent} writable.") from exc
@@ -140,15 +143,23 @@ def _read_only(target: Path, cause: Exception) -> sqlite3.Connection:
     """The database opened for reading only; immutable when not even the WAL index can be made
     (a read-only file system)."""
     for mode in ("mode=ro", "immutable=1"):
-        try:
-            con = sqlite3.connect(f"{target.resolve().as_uri()}?{mode}", uri=True, timeout=30)
-            con.execute("SELECT count(*) FROM users").fetchone()
-        except sqlite3.OperationalError:
-            continue
-        _warn_read_only(target, str(cause))
-        return con
+        if con := _readable(f"{target.resolve().as_uri()}?{mode}"):
+            _warn_read_only(target, str(cause))
+            return con
     raise sqlite3.OperationalError(f"The accounts database {target} cannot be opened ({cause}): "
                                    f"make {target.parent} readable and writable.") from cause
+
+
+def _readable(uri: str) -> sqlite3.Connection | None:
+    con = None
+    try:
+        con = sqlite3.connect(uri, uri=True, timeout=30)
+        con.execute("SELECT count(*) FROM users").fetchone()
+        return con
+    except sqlite3.OperationalError:
+        if con is not None:
+            con.close()
+        return None
 
 
 @functools.cache

@@ -77,6 +77,14 @@ def test_one_address_is_throttled_whatever_names_it_tries(app, db):
     assert not any("DROP" in key or "xxx" in key for key in keys)  # no account by such names
 
 
+def test_an_ipv6_client_is_counted_by_its_network(app, db):
+    for i in range(1, 11):  # one client may hold a whole /64
+        assert login(client_at(app, f"2001:db8::{i:x}"), f"nobody-{i}", WRONG).status_code == 401
+    assert login(client_at(app, "2001:db8::ffff"), "partner-ro").status_code == 429
+    assert login(client_at(app, "2001:db8:0:1::1"), "partner-ro").status_code == 302
+    assert counters(db)["LIMITER/address:2001:db8::/64/login/10/1/minute"] == 10
+
+
 def test_the_wait_grows_with_the_failures(app, db):
     waits = []
     for window in range(3):
