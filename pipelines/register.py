@@ -8,7 +8,8 @@ and columns by letter, so every problem names its file, cell, column and fix. Co
 by their label in any of the project's languages or by the field id, in any order; values are
 read with the workbook reader's rules (codes or labels in any language, dates as dates or text).
 CSV files may use commas or semicolons and must be UTF-8 (Excel: "CSV UTF-8"). A register may
-have up to `participant_register.max_rows` rows (1,048,576, a full Excel sheet).
+have up to `participant_register.max_rows` rows (1,048,576, a full Excel sheet) in MAX_BYTES; a
+CSV or Parquet file is read in bounded time and memory by pipelines/register_scan.py.
 """
 
 from __future__ import annotations
@@ -19,20 +20,19 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
-from pipelines import container, read
+from pipelines import container, read, register_scan
 from pipelines import findings as F
 from pipelines.registry import Registry
 
 SUFFIXES = (".csv", ".parquet")  # always registers; an .xlsx is one when its name says so
 NAME = re.compile(r"(?:^|[_\-. ])([A-Za-z]{2})_(\d{4}-[Qq][1-4])[_\-. ]register\.(csv|parquet|xlsx)$",
                   re.IGNORECASE)
-# a register workbook may be far larger than a quarterly workbook; the zip-bomb ratio still holds
-MAX_XLSX_BYTES = 200 * 1024 * 1024
+# a register file may be far larger than a quarterly workbook; the zip-bomb ratio still holds
+MAX_BYTES = 200 * 1024 * 1024
 MAX_XLSX_UNPACKED = 2 * 1024 * 1024 * 1024
 
 
@@ -86,57 +86,48 @@ def read_file(path: Path, registry: Registry, data: bytes | None = None) -> Regi
     if reg.country not in {c.code for c in registry.countries} or reg.quarter not in registry.quarters:
         reg.findings.append(F.error("register_name", value=path.name))
         return reg
-    sheet = registry.participant_register.sheet
     limit = registry.participant_register.max_rows
-    if reg.kind == "xlsx":
+    if not data:
+        reg.findings.append(F.error("empty"))
+    elif len(data) > MAX_BYTES:
+        reg.findings.append(F.error("register_too_large", sheet=path.name, size=f"{len(data) / 2**20:,.1f}",
+                                    limit=f"{MAX_BYTES / 2**20:,.0f}"))
+    elif reg.kind == "xlsx":
         _read_xlsx(reg, data, registry, limit)
-        return reg
-    try:
-        header, raw = _columns_of(path, reg.kind, limit)
-    except duckdb.Error as exc:
-        reg.findings.append(F.error("register_unreadable", value=str(exc).splitlines()[0][:80]))
-        return reg
-    index = read._field_index(sheet, registry)
-    columns, picked = {}, {}
-    for number, text in enumerate(header):
-        f = index.get(read.normalise(text))
-        letter = get_column_letter(number + 1)
-        if f is None or f.id in columns:
-            reg.findings.append(F.warning("ignored_column", sheet=path.name, value=text, cell=f"{letter}1"))
-            continue
-        columns[f.id], picked[f.id] = letter, raw[number]
-    for f in sheet.fields:
-        if f.id not in columns and f.required:
-            reg.findings.append(F.error("missing_column", registry, sheet=path.name, sheet_id=sheet.id,
-                                        field=f.id))
-    if len(raw) > limit:
-        reg.findings.append(F.error("too_many_rows", sheet=path.name, limit=f"{limit:,}"))
-    frame = pd.DataFrame({fid: values.iloc[:limit].to_numpy() for fid, values in picked.items()},
-                         index=range(2, 2 + min(len(raw), limit)), dtype=object)  # header: row 1
-    reg.columns = columns
-    reg.frame = read.tidy(sheet, path.name, frame, columns, registry, reg.findings)
+    else:
+        try:
+            with register_scan.Source(path, reg.kind, data, registry) as src:
+                _read_columns(reg, src, registry, limit)
+        except register_scan.Refused as refused:
+            reg.findings.extend(refused.args[0])
     return reg
 
 
-def _columns_of(path: Path, kind: str, limit: int) -> tuple[list[str], pd.DataFrame]:
-    """The header and the cells as text (None for blank), columns by position, read by DuckDB."""
-    con = duckdb.connect()
-    try:
-        source = ("read_csv(?, all_varchar = true, header = true, auto_detect = true)" if kind == "csv"
-                  else "read_parquet(?)")
-        header = list(con.execute(f"SELECT * FROM {source} LIMIT 0", [str(path)]).fetchdf().columns)
-        as_text = ", ".join(f'CAST("{c.replace(chr(34), chr(34) * 2)}" AS VARCHAR) AS c{i}'
-                            for i, c in enumerate(header))
-        frame = con.execute(f"SELECT {as_text} FROM {source} LIMIT {limit + 1}", [str(path)]).fetchdf()
-    finally:
-        con.close()
-    frame.columns = range(len(header))
-    return header, frame.astype(object).where(frame.notna(), None)
+def _read_columns(reg: Register, src: register_scan.Source, registry: Registry, limit: int) -> None:
+    """A CSV or Parquet register: its columns found by their header, its cells read, bounded."""
+    sheet = registry.participant_register.sheet
+    index = read._field_index(sheet, registry)
+    columns, picked = {}, {}
+    for number, text in enumerate(register_scan.header(src, limit)):
+        f = index.get(read.normalise(text))
+        letter = get_column_letter(number + 1)
+        if f is None or f.id in columns:
+            reg.findings.append(F.warning("ignored_column", sheet=src.name, value=text, cell=f"{letter}1"))
+            continue
+        columns[f.id], picked[f.id] = letter, number
+    for f in sheet.fields:
+        if f.id not in columns and f.required:
+            reg.findings.append(F.error("missing_column", registry, sheet=src.name, sheet_id=sheet.id,
+                                        field=f.id))
+    frame = register_scan.cells(src, picked, limit)
+    frame.index = range(2, 2 + len(frame))  # the header is row 1
+    reg.columns = columns
+    reg.frame = read.tidy(sheet, src.name, frame, columns, registry, reg.findings)
 
 
 def _read_xlsx(reg: Register, data: bytes, registry: Registry, limit: int) -> None:
     """A register workbook: its register sheet (by label) or else its first sheet."""
-    reg.findings.extend(container.check(data, MAX_XLSX_BYTES, MAX_XLSX_UNPACKED))
+    reg.findings.extend(container.check(data, MAX_BYTES, MAX_XLSX_UNPACKED))
     if reg.findings:
         return
     sheet = registry.participant_register.sheet

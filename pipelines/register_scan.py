@@ -1,0 +1,223 @@
+"""Read a CSV or Parquet register with DuckDB in bounded time and memory, whatever its content.
+
+A register file is untrusted: a few kilobytes of Parquet can declare a billion rows or expand
+(dictionary or run-length encoding, compression) to gigabytes of text, and a CSV can hold one
+line of a hundred megabytes. So nothing is read blindly:
+
+- CSV: the header row is read here (the first line, UTF-8, comma or semicolon), so DuckDB parses
+  lines of that shape and never guesses; a line longer than MAX_LINE bytes is refused.
+- Parquet: the footer is checked before any data is read: its size, the row count, the types of
+  the columns read and the text each of them declares.
+- Then one pass counts the rows (up to the limit), the text of the columns read and the values
+  longer than MAX_VALUE characters, each cut to MAX_VALUE + 1 characters by DuckDB, so no long
+  value ever reaches Python; only a file within every limit is read for its values, still cut.
+- DuckDB runs on one thread, with a memory limit, and the checks with a deadline; its errors
+  become findings in plain words (the line, what to do), never its own text.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+from openpyxl.utils import get_column_letter
+
+from pipelines import findings as F
+from pipelines.registry import Registry
+
+MAX_VALUE = 1_000  # characters in one value: a register holds codes, dates and short words
+MAX_LINE = 1024 * 1024  # bytes in one CSV line
+MAX_COLUMNS = 1_000
+MAX_TEXT = 128 * 1024 * 1024  # bytes of text in the columns read, all rows together
+MAX_FOOTER = 4 * 1024 * 1024  # bytes of a Parquet file's metadata
+MAX_LISTED = 50  # long values listed, the first ones
+SECONDS = 4.0  # for all of DuckDB's checks of one file
+DUCKDB = {"threads": 1, "memory_limit": "200MB", "temp_directory": "",
+          "autoinstall_known_extensions": False, "autoload_known_extensions": False}
+BOM = b"\xef\xbb\xbf"
+NESTED = re.compile(r"\[|^(STRUCT|MAP|UNION)\b")  # DuckDB's names of lists, records and maps
+
+
+class Refused(Exception):
+    """The file cannot be read; `args[0]` holds its findings."""
+
+
+@dataclass
+class Source:
+    """A register file open for reading, and what its header says: the column names, their
+    Parquet types, the CSV delimiter, the Parquet row count. Use it in a `with` block: DuckDB's
+    errors leave it as Refused, in plain words."""
+
+    path: Path
+    kind: str  # csv | parquet
+    data: bytes
+    registry: Registry
+    names: list[str] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)
+    delimiter: str = ","
+    rows: int = 0
+    con: duckdb.DuckDBPyConnection = field(default_factory=lambda: duckdb.connect(config=DUCKDB))
+    deadline: float = field(default_factory=lambda: time.monotonic() + SECONDS)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, kind, exc, traceback) -> None:
+        self.con.close()
+        if isinstance(exc, duckdb.Error):
+            raise Refused([_plain(exc, self)]) from None
+
+    def checked(self, sql: str, fetch: str = "fetchall"):
+        """A query on the file for the checks, fetched, interrupted at the deadline."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise Refused([F.error("register_too_complex", sheet=self.name)])
+        timer = threading.Timer(left, self.con.interrupt)
+        timer.start()
+        try:
+            return getattr(self.con.execute(sql, [str(self.path)]), fetch)()
+        finally:
+            timer.cancel()
+
+
+def header(src: Source, limit: int) -> list[str]:
+    """The column names, in order; raises Refused when the file cannot be a register."""
+    if src.kind == "csv":
+        _csv_header(src)
+    else:
+        _parquet_header(src, limit)
+    if len(src.names) > MAX_COLUMNS:
+        raise Refused([F.error("register_too_many_columns", sheet=src.name, count=f"{len(src.names):,}",
+                               limit=f"{MAX_COLUMNS:,}")])
+    return src.names
+
+
+def cells(src: Source, picked: dict[str, int], limit: int) -> pd.DataFrame:
+    """The picked columns' cells (field id -> column position) as text, None for a blank, at most
+    `limit` rows; raises Refused with the cells at fault when the file is out of bounds."""
+    cut = {fid: f"left(CAST(c{i} AS VARCHAR), {MAX_VALUE + 1})" for fid, i in picked.items()}
+    source = _source(src, picked)
+    if src.kind == "parquet":
+        _check_declared(src, picked)
+    size = " + ".join(f"coalesce(strlen({v}), 0)" for v in cut.values()) or "0"
+    long = "".join(f', coalesce(strlen({v}) > {MAX_VALUE}, false) AS "{fid}"' for fid, v in cut.items())
+    scan = src.checked(f"SELECT {size} AS _size{long} FROM {source} LIMIT {limit + 1}", "fetchnumpy")
+    _check_scan(src, scan, picked, limit)
+    if not picked:
+        return pd.DataFrame(index=range(len(scan["_size"])))
+    # within every limit now, so read without the deadline: a large register takes its time
+    values = ", ".join(f'{v} AS "{fid}"' for fid, v in cut.items())
+    got = src.con.execute(f"SELECT {values} FROM {source} LIMIT {limit}", [str(src.path)]).fetchnumpy()
+    return pd.DataFrame({fid: np.where(np.ma.getmaskarray(a), None, np.ma.getdata(a))
+                         for fid, a in got.items()}, dtype=object)
+
+
+def _csv_header(src: Source) -> None:
+    """The first line, split on commas or semicolons (whichever it has more of)."""
+    at = _long_line(src.data)
+    if at:
+        raise Refused([F.error("register_line_too_long", sheet=src.name, line=at, limit=f"{MAX_LINE:,}")])
+    line = src.data[:MAX_LINE].split(b"\n", 1)[0].removeprefix(BOM).rstrip(b"\r")
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused([F.error("register_not_utf8", sheet=src.name, line=1)]) from None
+    src.delimiter = ";" if text.count(";") > text.count(",") else ","
+    src.names = next(csv.reader([text], delimiter=src.delimiter), [])
+
+
+def _long_line(data: bytes) -> int | None:
+    """The number of a line that spans a whole block of MAX_LINE bytes, found without splitting
+    the file into lines (DuckDB finds the shorter long lines, and would copy such a line whole
+    into its error)."""
+    for start in range(0, len(data) - MAX_LINE + 1, MAX_LINE):
+        if data.find(b"\n", start, start + MAX_LINE) < 0:
+            return data.count(b"\n", 0, start) + 1
+    return None
+
+
+def _parquet_header(src: Source, limit: int) -> None:
+    """The column names and types, once the footer is found plausible: its size, its rows."""
+    data = src.data
+    if len(data) < 12 or data[:4] != b"PAR1" or data[-4:] != b"PAR1":
+        raise Refused([F.error("register_unreadable", sheet=src.name, value=src.name)])
+    if int.from_bytes(data[-8:-4], "little") > MAX_FOOTER:
+        raise Refused([F.error("register_too_complex", sheet=src.name)])
+    src.rows = src.checked("SELECT num_rows FROM parquet_file_metadata(?)")[0][0]
+    if src.rows > limit:
+        raise Refused([F.error("too_many_rows", sheet=src.name, limit=f"{limit:,}")])
+    described = src.checked("DESCRIBE SELECT * FROM read_parquet(?)")
+    src.names, src.types = [r[0] for r in described], [r[1] for r in described]
+
+
+def _source(src: Source, picked: dict[str, int]) -> str:
+    """The table function reading the file (its path the one parameter), the picked columns
+    named c0, c1, ... by their position."""
+    if src.kind == "parquet":
+        renamed = ", ".join(f'"{src.names[i].replace(chr(34), chr(34) * 2)}" AS c{i}'
+                            for i in sorted(set(picked.values())))
+        return f"(SELECT {renamed or 'NULL AS _none'} FROM read_parquet(?))"
+    columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(max(len(src.names), 1)))
+    return (f"read_csv(?, columns = {{{columns}}}, header = true, auto_detect = false, "
+            f"delim = '{src.delimiter}', quote = '\"', escape = '\"', max_line_size = {MAX_LINE}, "
+            f"null_padding = true)")
+
+
+def _check_declared(src: Source, picked: dict[str, int]) -> None:
+    """Before reading a Parquet file's data: every column read holds single values, and declares
+    no more text than its rows could hold (a larger claim is a value longer than allowed, or a
+    page that would expand beyond any register)."""
+    declared = dict(src.checked("SELECT path_in_schema, sum(total_uncompressed_size) "
+                                "FROM parquet_metadata(?) GROUP BY ALL"))
+    sheet = src.registry.participant_register.sheet
+    for fid, i in picked.items():
+        at = {"sheet": src.name, "sheet_id": sheet.id, "field": fid, "cell": get_column_letter(i + 1)}
+        if NESTED.search(src.types[i]):
+            raise Refused([F.error("register_column_type", src.registry, **at)])
+        if declared.get(src.names[i], 0) > src.rows * (MAX_VALUE + 16) + 65_536:  # + page headers
+            raise Refused([F.error("value_too_long", src.registry, **at, limit=f"{MAX_VALUE:,}")])
+
+
+def _check_scan(src: Source, scan: dict[str, np.ndarray], picked: dict[str, int], limit: int) -> None:
+    """The first pass's counts against the limits: rows, long values (listed by cell), text."""
+    rows = len(scan["_size"])
+    if rows > limit:
+        raise Refused([F.error("too_many_rows", sheet=src.name, limit=f"{limit:,}")])
+    long = sorted((int(row), i, fid) for fid, i in picked.items()
+                  for row in np.flatnonzero(scan[fid])[:MAX_LISTED])[:MAX_LISTED]
+    sheet = src.registry.participant_register.sheet
+    if long:
+        raise Refused([F.error("value_too_long", src.registry, sheet=src.name, sheet_id=sheet.id, field=fid,
+                               cell=f"{get_column_letter(i + 1)}{row + 2}", limit=f"{MAX_VALUE:,}")
+                       for row, i, fid in long])  # rows counted under the header, row 1
+    text = int(scan["_size"].sum())
+    if text > MAX_TEXT:
+        raise Refused([F.error("register_too_much_text", sheet=src.name, size=f"{text / 2**20:,.0f}",
+                               limit=f"{MAX_TEXT / 2**20:,.0f}")])
+
+
+def _plain(exc: duckdb.Error, src: Source) -> F.Finding:
+    """DuckDB's error as a finding in plain words: which line, if it says, and what to do."""
+    if isinstance(exc, (duckdb.OutOfMemoryException, duckdb.InterruptException)):
+        return F.error("register_too_complex", sheet=src.name)
+    text = str(exc)
+    found = re.search(r"CSV Error on Line: (\d+)", text)
+    if not found:
+        return F.error("register_unreadable", sheet=src.name, value=src.name)
+    line = int(found.group(1))
+    if "Invalid unicode" in text:
+        return F.error("register_not_utf8", sheet=src.name, line=line)
+    if "Maximum line size" in text:
+        return F.error("register_line_too_long", sheet=src.name, line=line, limit=f"{MAX_LINE:,}")
+    return F.error("register_csv_line", sheet=src.name, line=line)
