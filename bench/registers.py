@@ -10,7 +10,10 @@
   and the unique-participant breakdowns of the People page: median and 95th percentile
   (target p95 under 100 ms);
 - every dashboard callback on that database through Flask's test client (bench/dashboard.py):
-  median and 95th percentile (target p95 under 300 ms at this size).
+  median and 95th percentile (target p95 under 300 ms at this size);
+- each hostile register of tests/corpus/registers.py (a few kilobytes of Parquet holding 600 MB
+  of text, 30 million rows, a 3 MB line, ...) read in a process of its own: time and peak memory
+  (targets under 5 s and 500 MB), and the finding it gives.
 The generators are bench/large_workbook.py and bench/large_register.py; nothing is committed.
 """
 
@@ -132,4 +135,22 @@ def dashboard_at_scale(reg, tmp: Path) -> list[Row]:
     return [(f"{name} (1M+ rows)", n, value, base, what) for name, n, value, base, what in rows]
 
 
-SECTIONS = [reader_speed, register_ingest, queries_at_scale, dashboard_at_scale]
+def hostile_registers(reg, tmp: Path) -> list[Row]:
+    """Each hostile register read (and refused) in a process of its own."""
+    from tests.corpus import registers
+
+    folder = tmp / "hostile_registers"
+    subprocess.run([sys.executable, "tests/corpus/registers.py", str(folder)], cwd=ROOT, check=True,
+                   timeout=300)
+    rows = []
+    for case, got in zip(registers.CASES, registers.read_each(folder).values(), strict=True):
+        read = got["hostile"]
+        over = "" if read["seconds"] < 5 and read["peak_mb"] < 500 else "  OVER TARGET"
+        found = read["errors"][0][0] if read["errors"] else f"read, {read['rows']} rows"
+        size = (folder / case.file).stat().st_size
+        rows.append((f"hostile register {case.id}", 1, read["seconds"], None, f"{size:,} bytes; peak "
+                     f"{read['peak_mb']:.0f} MB; {found}; targets < 5 s, < 500 MB{over}"))
+    return rows
+
+
+SECTIONS = [hostile_registers, reader_speed, register_ingest, queries_at_scale, dashboard_at_scale]
