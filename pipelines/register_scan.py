@@ -10,7 +10,8 @@ line of a hundred megabytes. So nothing is read blindly:
   the columns read and the text each of them declares.
 - Then one pass counts the rows (up to the limit), the text of the columns read and the values
   longer than MAX_VALUE characters, each cut to MAX_VALUE + 1 characters by DuckDB, so no long
-  value ever reaches Python; only a file within every limit is read for its values, still cut.
+  value ever reaches Python; only a file within every limit is read for its values, still cut,
+  a chunk at a time, each value once a chunk (at most MAX_DISTINCT of them).
 - DuckDB runs on one thread, with a memory limit, and the checks with a deadline; its errors
   become findings in plain words (the line, what to do), never its own text.
 """
@@ -36,13 +37,21 @@ MAX_VALUE = 1_000  # characters in one value: a register holds codes, dates and 
 MAX_LINE = 1024 * 1024  # bytes in one CSV line
 MAX_COLUMNS = 1_000
 MAX_TEXT = 128 * 1024 * 1024  # bytes of text in the columns read, all rows together
+MAX_DISTINCT = 1_500_000  # values kept (once a chunk): a code per participation, the rest repeats
 MAX_FOOTER = 4 * 1024 * 1024  # bytes of a Parquet file's metadata
 MAX_LISTED = 50  # long values listed, the first ones
+CHUNK = 16  # DuckDB vectors (of 2,048 rows) fetched at a time
 SECONDS = 4.0  # for all of DuckDB's checks of one file
 DUCKDB = {"threads": 1, "memory_limit": "200MB", "temp_directory": "",
           "autoinstall_known_extensions": False, "autoload_known_extensions": False}
 BOM = b"\xef\xbb\xbf"
 NESTED = re.compile(r"\[|^(STRUCT|MAP|UNION)\b")  # DuckDB's names of lists, records and maps
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(config=DUCKDB)
+    con.execute("SET enable_progress_bar = false")  # it would print to the terminal of `mvh ingest`
+    return con
 
 
 class Refused(Exception):
@@ -63,7 +72,7 @@ class Source:
     types: list[str] = field(default_factory=list)
     delimiter: str = ","
     rows: int = 0
-    con: duckdb.DuckDBPyConnection = field(default_factory=lambda: duckdb.connect(config=DUCKDB))
+    con: duckdb.DuckDBPyConnection = field(default_factory=_connect)
     deadline: float = field(default_factory=lambda: time.monotonic() + SECONDS)
 
     @property
@@ -114,13 +123,29 @@ def cells(src: Source, picked: dict[str, int], limit: int) -> pd.DataFrame:
     long = "".join(f', coalesce(strlen({v}) > {MAX_VALUE}, false) AS "{fid}"' for fid, v in cut.items())
     scan = src.checked(f"SELECT {size} AS _size{long} FROM {source} LIMIT {limit + 1}", "fetchnumpy")
     _check_scan(src, scan, picked, limit)
-    if not picked:
-        return pd.DataFrame(index=range(len(scan["_size"])))
-    # within every limit now, so read without the deadline: a large register takes its time
+    rows = len(scan["_size"])
+    columns = _values(src, source, cut, rows) if cut else {}
+    return pd.DataFrame(columns, index=range(rows), dtype=object, copy=False)
+
+
+def _values(src: Source, source: str, cut: dict[str, str], rows: int) -> dict[str, np.ndarray]:
+    """The cells of a file found within the limits: read without the deadline (a large register
+    takes its time), a chunk at a time (a LIMIT would have DuckDB gather the rows first)."""
     values = ", ".join(f'{v} AS "{fid}"' for fid, v in cut.items())
-    got = src.con.execute(f"SELECT {values} FROM {source} LIMIT {limit}", [str(src.path)]).fetchnumpy()
-    return pd.DataFrame({fid: np.where(np.ma.getmaskarray(a), None, np.ma.getdata(a))
-                         for fid, a in got.items()}, dtype=object)
+    result = src.con.execute(f"SELECT {values} FROM {source}", [str(src.path)])
+    columns = {fid: np.empty(rows, dtype=object) for fid in cut}
+    done = kept = 0
+    while done < rows and not (chunk := result.fetch_df_chunk(CHUNK)).empty:
+        chunk = chunk.iloc[:rows - done]
+        for fid in cut:
+            codes, uniques = pd.factorize(chunk[fid].to_numpy(dtype=object, na_value=None))
+            # one object per value of the chunk: a register repeats its sexes, dates and activities
+            columns[fid][done:done + len(chunk)] = np.append(np.asarray(uniques, dtype=object), None)[codes]
+            kept += len(uniques)
+        if kept > MAX_DISTINCT:
+            raise Refused([F.error("register_too_many_values", sheet=src.name, limit=f"{MAX_DISTINCT:,}")])
+        done += len(chunk)
+    return columns
 
 
 def _csv_header(src: Source) -> None:
@@ -150,9 +175,10 @@ def _long_line(data: bytes) -> int | None:
 def _parquet_header(src: Source, limit: int) -> None:
     """The column names and types, once the footer is found plausible: its size, its rows."""
     data = src.data
-    if len(data) < 12 or data[:4] != b"PAR1" or data[-4:] != b"PAR1":
+    footer = int.from_bytes(data[-8:-4], "little")
+    if len(data) < 12 or data[:4] != b"PAR1" or data[-4:] != b"PAR1" or footer > len(data) - 12:
         raise Refused([F.error("register_unreadable", sheet=src.name, value=src.name)])
-    if int.from_bytes(data[-8:-4], "little") > MAX_FOOTER:
+    if footer > MAX_FOOTER:
         raise Refused([F.error("register_too_complex", sheet=src.name)])
     src.rows = src.checked("SELECT num_rows FROM parquet_file_metadata(?)")[0][0]
     if src.rows > limit:

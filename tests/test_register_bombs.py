@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from pipelines import register, register_scan
@@ -68,11 +69,17 @@ def test_findings_say_where(results):
     assert [cell for _, cell, *_ in long_values] == [f"A{row}" for row in range(2, 52)]  # the first 50
 
 
-def test_the_text_budget_and_the_deadline(reg, tmp_path, monkeypatch):
+def test_the_budgets_and_the_deadline(reg, tmp_path, monkeypatch):
     """Made small, they refuse a good register, and a long one once DuckDB has started on it."""
     good, many = tmp_path / GOOD.file, tmp_path / "many_lines_BG_2022-Q3_register.csv"
     GOOD.make(good)
     next(c for c in CASES if c.id == "many_lines").make(many)
+    parquet = tmp_path / "BG_2022-Q3_register.parquet"
+    with duckdb.connect() as con:
+        con.execute(f"COPY (SELECT * FROM read_csv('{good}')) TO '{parquet}' (FORMAT parquet)")
+    assert register.read_file(parquet, reg).findings == []
+    monkeypatch.setattr(register_scan, "MAX_FOOTER", 100)
+    assert [f.rule for f in register.read_file(parquet, reg).findings] == ["register_too_complex"]
     monkeypatch.setattr(register_scan, "MAX_TEXT", 100)
     assert [f.rule for f in register.read_file(good, reg).findings] == ["register_too_much_text"]
     monkeypatch.setattr(register_scan, "MAX_TEXT", 10**9)
