@@ -197,7 +197,7 @@ def _source(src: Source, picked: dict[str, int]) -> str:
     columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(max(len(src.names), 1)))
     return (f"read_csv(?, columns = {{{columns}}}, header = true, auto_detect = false, "
             f"delim = '{src.delimiter}', quote = '\"', escape = '\"', max_line_size = {MAX_LINE}, "
-            f"null_padding = true)")
+            f"null_padding = true, buffer_size = {2 * MAX_LINE})")
 
 
 def _check_declared(src: Source, picked: dict[str, int]) -> None:
