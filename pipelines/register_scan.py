@@ -45,6 +45,7 @@ SECONDS = 4.0  # for all of DuckDB's checks of one file
 DUCKDB = {"threads": 1, "memory_limit": "200MB", "temp_directory": "",
           "autoinstall_known_extensions": False, "autoload_known_extensions": False}
 BOM = b"\xef\xbb\xbf"
+NEWLINE = re.compile(rb"\r\n|\r|\n")  # Windows, old Mac, Unix
 NESTED = re.compile(r"\[|^(STRUCT|MAP|UNION)\b")  # DuckDB's names of lists, records and maps
 
 
@@ -153,22 +154,25 @@ def _csv_header(src: Source) -> None:
     at = _long_line(src.data)
     if at:
         raise Refused([F.error("register_line_too_long", sheet=src.name, line=at, limit=f"{MAX_LINE:,}")])
-    line = src.data[:MAX_LINE].split(b"\n", 1)[0].removeprefix(BOM).rstrip(b"\r")
+    line = NEWLINE.split(src.data[:MAX_LINE], maxsplit=1)[0].removeprefix(BOM)
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError:
         raise Refused([F.error("register_not_utf8", sheet=src.name, line=1)]) from None
     src.delimiter = ";" if text.count(";") > text.count(",") else ","
-    src.names = next(csv.reader([text], delimiter=src.delimiter), [])
+    try:
+        src.names = next(csv.reader([text], delimiter=src.delimiter), [])
+    except csv.Error:  # a field longer than the csv module takes
+        raise Refused([F.error("register_csv_line", sheet=src.name, line=1)]) from None
 
 
 def _long_line(data: bytes) -> int | None:
     """The number of a line that spans a whole block of MAX_LINE bytes, found without splitting
     the file into lines (DuckDB finds the shorter long lines, and would copy such a line whole
-    into its error)."""
+    into its error); lines end with a line feed, or a carriage return alone (old Mac)."""
     for start in range(0, len(data) - MAX_LINE + 1, MAX_LINE):
-        if data.find(b"\n", start, start + MAX_LINE) < 0:
-            return data.count(b"\n", 0, start) + 1
+        if data.find(b"\n", start, start + MAX_LINE) < 0 and data.find(b"\r", start, start + MAX_LINE) < 0:
+            return (data.count(b"\n", 0, start) or data.count(b"\r", 0, start)) + 1
     return None
 
 
