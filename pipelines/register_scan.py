@@ -5,7 +5,8 @@ A register file is untrusted: a few kilobytes of Parquet can declare a billion r
 line of a hundred megabytes. So nothing is read blindly:
 
 - CSV: the header row is read here (the first line, UTF-8, comma or semicolon), so DuckDB parses
-  lines of that shape and never guesses; a line longer than MAX_LINE bytes is refused.
+  lines of that shape and never guesses; a line longer than MAX_LINE bytes, or MAX_BLANK blank
+  lines in a row, are refused.
 - Parquet: the footer is checked before any data is read: its size, the row count, the types of
   the columns read and the text each of them declares.
 - Then one pass counts the rows (up to the limit), the text of the columns read and the values
@@ -35,6 +36,7 @@ from pipelines.registry import Registry
 
 MAX_VALUE = 1_000  # characters in one value: a register holds codes, dates and short words
 MAX_LINE = 1024 * 1024  # bytes in one CSV line
+MAX_BLANK = 100_000  # blank CSV lines in a row: DuckDB loses rows or fails after longer runs
 MAX_COLUMNS = 1_000
 MAX_TEXT = 128 * 1024 * 1024  # bytes of text in the columns read, all rows together
 MAX_DISTINCT = 1_500_000  # values kept (once a chunk): a code per participation, the rest repeats
@@ -151,9 +153,12 @@ def _values(src: Source, source: str, cut: dict[str, str], rows: int) -> dict[st
 
 def _csv_header(src: Source) -> None:
     """The first line, split on commas or semicolons (whichever it has more of)."""
-    at = _long_line(src.data)
-    if at:
-        raise Refused([F.error("register_line_too_long", sheet=src.name, line=at, limit=f"{MAX_LINE:,}")])
+    if at := _long_line(src.data):
+        raise Refused([F.error("register_line_too_long", sheet=src.name, line=f"{at:,}",
+                               limit=f"{MAX_LINE:,}")])
+    if at := _blank_lines(src.data):
+        raise Refused([F.error("register_blank_lines", sheet=src.name, line=f"{at:,}",
+                               count=f"{MAX_BLANK:,}")])
     line = NEWLINE.split(src.data[:MAX_LINE], maxsplit=1)[0].removeprefix(BOM)
     try:
         text = line.decode("utf-8")
@@ -172,8 +177,22 @@ def _long_line(data: bytes) -> int | None:
     into its error); lines end with a line feed, or a carriage return alone (old Mac)."""
     for start in range(0, len(data) - MAX_LINE + 1, MAX_LINE):
         if data.find(b"\n", start, start + MAX_LINE) < 0 and data.find(b"\r", start, start + MAX_LINE) < 0:
-            return (data.count(b"\n", 0, start) or data.count(b"\r", 0, start)) + 1
+            return _line(data, start)
     return None
+
+
+def _blank_lines(data: bytes) -> int | None:
+    """The number of the first of MAX_BLANK blank lines in a row, if the file has them."""
+    for newline in (b"\r\n", b"\n", b"\r"):
+        at = data.find(newline * MAX_BLANK)
+        if at >= 0:
+            return _line(data, at + len(newline))
+    return None
+
+
+def _line(data: bytes, at: int) -> int:
+    """The number of the line holding byte `at`."""
+    return (data.count(b"\n", 0, at) or data.count(b"\r", 0, at)) + 1
 
 
 def _parquet_header(src: Source, limit: int) -> None:
@@ -201,7 +220,7 @@ def _source(src: Source, picked: dict[str, int]) -> str:
     columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(max(len(src.names), 1)))
     return (f"read_csv(?, columns = {{{columns}}}, header = true, auto_detect = false, "
             f"delim = '{src.delimiter}', quote = '\"', escape = '\"', max_line_size = {MAX_LINE}, "
-            f"null_padding = true, buffer_size = {2 * MAX_LINE})")
+            f"null_padding = true)")
 
 
 def _check_declared(src: Source, picked: dict[str, int]) -> None:
@@ -245,7 +264,7 @@ def _plain(exc: duckdb.Error, src: Source) -> F.Finding:
     found = re.search(r"CSV Error on Line: (\d+)", text)
     if not found:
         return F.error("register_unreadable", sheet=src.name, value=src.name)
-    line = int(found.group(1))
+    line = f"{int(found.group(1)):,}"
     if "Invalid unicode" in text:
         return F.error("register_not_utf8", sheet=src.name, line=line)
     if "Maximum line size" in text:

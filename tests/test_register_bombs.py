@@ -65,6 +65,7 @@ def test_findings_say_where(results):
     assert message["list_column"] == ("The column 'Participant code' (A) holds lists or records instead of "
                                       "single values.")
     assert message["many_rows"] == "The sheet has more than 1,048,576 rows."
+    assert message["blank_lines"] == "From line 3 on, the file holds 100,000 or more blank lines in a row."
     long_values = results["long_values"]["hostile"]["errors"]
     assert [cell for _, cell, *_ in long_values] == [f"A{row}" for row in range(2, 52)]  # the first 50
 
