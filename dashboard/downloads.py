@@ -7,15 +7,19 @@ in XLSX every text cell is typed as a string.
 from __future__ import annotations
 
 import io
+import re
 
 import pandas as pd
 from dash import MATCH, Input, Output, State, callback, ctx, dcc, html
+from dash.exceptions import PreventUpdate
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from dashboard.tables import records
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAIN = (str, int, float, bool, type(None))
 
 
 def buttons(name: str, frame: pd.DataFrame) -> html.Div:
@@ -43,7 +47,8 @@ def to_xlsx(frame: pd.DataFrame, title: str) -> bytes:
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in frame.itertuples(index=False, name=None):
-        ws.append([None if v is None or v != v else v for v in row])
+        ws.append([None if v is None or v != v else
+                   ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
         for cell in ws[ws.max_row]:
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # a partner's "=..." stays text, never a formula
@@ -59,8 +64,24 @@ def to_xlsx(frame: pd.DataFrame, title: str) -> bytes:
           State({"type": "download-rows", "table": MATCH}, "data"),
           prevent_initial_call=True)
 def _download(_csv, _xlsx, stored: dict) -> dict:
-    name = ctx.triggered_id["table"]
-    frame = pd.DataFrame(stored["rows"], columns=stored["columns"])
+    frame = _stored(stored)
+    if frame is None:
+        raise PreventUpdate
+    name = re.sub(r"[^A-Za-z0-9_-]", "", str(ctx.triggered_id["table"]))[:80] or "table"
     if ctx.triggered_id["type"] == "download-csv":
         return {"content": to_csv(frame), "filename": f"mvh-{name}.csv", "type": "text/csv"}
     return dcc.send_bytes(to_xlsx(frame, name), f"mvh-{name}.xlsx")
+
+
+def _stored(stored: object) -> pd.DataFrame | None:
+    """The table a Store holds, written by `buttons`: named columns and rows of plain values.
+    None for anything else, which only a forged request sends."""
+    if not isinstance(stored, dict):
+        return None
+    columns, rows = stored.get("columns"), stored.get("rows")
+    if not (isinstance(columns, list) and isinstance(rows, list)
+            and all(isinstance(c, str) for c in columns) and len(set(columns)) == len(columns)
+            and all(isinstance(r, dict) and all(isinstance(v, PLAIN) for v in r.values())
+                    for r in rows)):
+        return None
+    return pd.DataFrame(rows, columns=columns)

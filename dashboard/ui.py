@@ -1,5 +1,6 @@
-"""Small building blocks shared by the pages: status badges, number formats, pickers that write
-the URL, charts with a PNG button, sortable tables with their downloads, country x quarter grids."""
+"""Small building blocks shared by the pages: query arguments checked at the edge, status badges,
+number formats, pickers that write the URL, charts with a PNG button, sortable tables with their
+downloads, country x quarter grids."""
 
 from __future__ import annotations
 
@@ -39,9 +40,10 @@ def no_data() -> html.Div:
         className="empty")
 
 
-def query(**args: str | None) -> str:
-    """A URL query string from the filters that are set, e.g. "?kpi=migrants_reached"."""
-    given = {k: v for k, v in args.items() if v}
+def query(**args: object) -> str:
+    """A URL query string from the filters that are set, e.g. "?kpi=migrants_reached"; a value
+    that is not text (never one a picker sends) is left out."""
+    given = {k: v for k, v in args.items() if v and isinstance(v, str)}
     return "?" + urlencode(given) if given else ""
 
 
@@ -50,16 +52,39 @@ def filters_in_url(page: str, duplicate: bool = False, **pickers: str) -> None:
     id}; the page's `<page>-url` Location then shows the view, so every view can be linked."""
     @callback(Output(f"{page}-url", "search", allow_duplicate=duplicate),
               *(Input(id, "value") for id in pickers.values()), prevent_initial_call=True)
-    def write(*values: str | None) -> str:
+    def write(*values: object) -> str:
         return query(**dict(zip(pickers, values, strict=True)))
 
 
-def pick(value: str | None, allowed: list[str], default: str | None = None) -> str | None:
-    """A filter from the URL if it is one of the allowed values (case-insensitive), else default."""
-    if value is None:
-        return default
-    found = {a.upper(): a for a in allowed}.get(str(value).upper())
-    return found or default
+class Arguments:
+    """A page's query arguments checked at the edge: each becomes one of its allowed values or the
+    default, and every value refused leaves a short note for the page to show."""
+
+    def __init__(self) -> None:
+        self.refused: list[str] = []
+
+    def pick(self, value: object, allowed: list[str], what: str,
+             default: str | None = None) -> str | None:
+        """One of `allowed` (case-insensitive) or `default`. A repeated argument comes as a list:
+        its first value counts. An empty value means no filter."""
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if value is None or value == "":
+            return default
+        found = {a.upper(): a for a in allowed}.get(str(value).strip().upper())
+        if found is None:
+            self.refused.append(f"There is no {what} {_shown(value)}: pick one from the list.")
+            return default
+        return found
+
+    def notes(self) -> list[html.P]:
+        return [html.P(text, className="note", role="status") for text in self.refused]
+
+
+def _shown(value: object, limit: int = 24) -> str:
+    """A refused value as a note quotes it: cut short, control characters escaped by repr."""
+    text = str(value)
+    return repr(text[:limit]) + ("…" if len(text) > limit else "")
 
 
 def picker(id: str, label: str, options: list, value: str | None, clearable: bool = False,

@@ -29,7 +29,8 @@ def layout(**_query) -> html.Div:
             html.P("Times in UTC. Actions: login, login_failed, login_refused, logout, upload, "
                    "correct (a later version of a quarter), upload_rejected, upload_unchanged, "
                    "upload_queued, check, export, denied, account_added, account_disabled, "
-                   "account_enabled, password_set.", className="muted"),
+                   "account_enabled, password_set; error: a request the server failed to answer "
+                   "(its traceback is in the server's log).", className="muted"),
             ui.table("audit-trail", trail.rename(columns={"at": "when (UTC)"}), pinned=("when (UTC)",)),
         ], className="panel"),
         html.Section([

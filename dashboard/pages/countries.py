@@ -26,17 +26,16 @@ def layout(country: str | None = None, kpi: str | None = None, as_of: str | None
     latest = data.latest_quarter()
     if latest is None:
         return ui.no_data()
-    as_of = ui.pick(as_of, reg.quarters, latest)
-    code = ui.pick(country, [c.code for c in reg.countries])
-    body = _country(reg, code, as_of) if code else _overview(reg, kpi, as_of)
-    unknown = ([html.P(f"There is no country {country!r}; the project's countries are listed "
-                       "below.", className="note")] if country and not code else [])
-    return html.Div([dcc.Location(id="countries-url", refresh="callback-nav"), *unknown, body])
-
-
-def _overview(reg, kpi: str | None, as_of: str) -> html.Div:
+    args = ui.Arguments()
+    as_of = args.pick(as_of, reg.quarters, "quarter", latest)
+    code = args.pick(country, [c.code for c in reg.countries], "country")
     targeted = [k for k in reg.kpis if k.target is not None]
-    kpi = ui.pick(kpi, [k.id for k in targeted], ALL)
+    kpi = args.pick(kpi, [ALL, *(k.id for k in targeted)], "KPI with a target", ALL)
+    body = _country(reg, code, as_of) if code else _overview(reg, targeted, kpi, as_of)
+    return html.Div([dcc.Location(id="countries-url", refresh="callback-nav"), *args.notes(), body])
+
+
+def _overview(reg, targeted: list, kpi: str, as_of: str) -> html.Div:
     now = data.kpis_at(as_of)
     statuses = tables.country_statuses(now, reg, None if kpi == ALL else kpi)
     title = ("Worst status over all targets" if kpi == ALL else reg.kpi(kpi).label) + f", {as_of}"
@@ -154,7 +153,11 @@ ui.filters_in_url("countries", duplicate=True, country="countries-country",
 @callback(Output("countries-url", "search", allow_duplicate=True),
           Input("countries-map", "clickData"), State("countries-as-of", "value"),
           prevent_initial_call=True)
-def _open_country(click: dict | None, as_of: str) -> str:
-    if not click or not click.get("points"):
+def _open_country(click: dict | None, as_of: str | None) -> str:
+    """The clicked place's country; its page checks the code as it checks any URL."""
+    points = click.get("points") if isinstance(click, dict) else None
+    point = points[0] if isinstance(points, list) and points else None
+    code = point.get("customdata") if isinstance(point, dict) else None
+    if not isinstance(code, str):
         raise PreventUpdate
-    return ui.query(country=click["points"][0]["customdata"], as_of=as_of)
+    return ui.query(country=code, as_of=as_of)

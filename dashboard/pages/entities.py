@@ -22,9 +22,10 @@ def layout(kind: str | None = None, country: str | None = None, as_of: str | Non
     latest = data.latest_quarter()
     if latest is None:
         return ui.no_data()
-    kind = ui.pick(kind, list(reg.entities))
-    country = ui.pick(country, [c.code for c in reg.countries])
-    as_of = ui.pick(as_of, reg.quarters, latest)
+    args = ui.Arguments()
+    kind = args.pick(kind, list(reg.entities), "kind of entity")
+    country = args.pick(country, [c.code for c in reg.countries], "country")
+    as_of = args.pick(as_of, reg.quarters, "quarter", latest)
     frames = []
     for name, spec in reg.entities.items():
         if kind in (None, name):
@@ -35,7 +36,7 @@ def layout(kind: str | None = None, country: str | None = None, as_of: str | Non
     frame = frame[["kind", *(c for c in frame.columns if c != "kind")]]
     kinds = [{"label": reg.sheet(s.sheet).label("en"), "value": n} for n, s in reg.entities.items()]
     return html.Div([
-        dcc.Location(id="entities-url", refresh="callback-nav"),
+        dcc.Location(id="entities-url", refresh="callback-nav"), *args.notes(),
         ui.page_head("Councils and authorities",
                      ui.picker("entities-kind", "Show", kinds, kind, clearable=True,
                                placeholder="Councils and authorities"),

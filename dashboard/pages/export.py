@@ -17,6 +17,8 @@ from pipelines import db, export_write, registry, snapshot
 
 dash.register_page(__name__, path="/export", name="EU export", title="EU export", order=10)
 
+FORMATS = [{"label": "Excel (.xlsx)", "value": "xlsx"}, {"label": "CSV files (.zip)", "value": "csv"}]
+
 
 def layout(**_query) -> html.Div:
     reg = registry.get()
@@ -35,9 +37,7 @@ def layout(**_query) -> html.Div:
             html.Div([
                 ui.picker("export-from", "From", reg.quarters, first),
                 ui.picker("export-to", "To", reg.quarters, latest),
-                ui.picker("export-format", "Format", [{"label": "Excel (.xlsx)", "value": "xlsx"},
-                                                      {"label": "CSV files (.zip)", "value": "csv"}],
-                          "xlsx"),
+                ui.picker("export-format", "Format", FORMATS, "xlsx"),
                 html.Button("Download the pack", id="export-button", className="download"),
             ], className="controls"),
             dcc.Loading(html.P(id="export-result", role="status")),
@@ -51,6 +51,10 @@ def layout(**_query) -> html.Div:
           State("export-format", "value"), prevent_initial_call=True)
 def _export(_clicks, first: str, last: str, fmt: str):
     reg = registry.get()
+    if first not in reg.quarters or last not in reg.quarters:
+        return no_update, "No pack: pick the first and the last quarter from the lists."
+    if fmt not in [f["value"] for f in FORMATS]:
+        return no_update, "No pack: pick Excel or CSV files as the format."
     try:
         with tempfile.TemporaryDirectory() as folder:
             path, manifest = export_write.produce(None, reg, fmt, Path(folder) / "pack", f"{first}..{last}")

@@ -22,13 +22,14 @@ def layout(as_of: str | None = None, **_query) -> html.Div:
     latest = data.latest_quarter()
     if latest is None:
         return ui.no_data()
-    as_of = as_of.upper() if as_of and as_of.upper() in reg.quarters else latest
+    args = ui.Arguments()
+    as_of = args.pick(as_of, reg.quarters, "quarter", latest)
     series = data.kpi_series(as_of)
     now = series[series["quarter"] == as_of]
     before = series[series["quarter"] < as_of]
     previous = before["quarter"].max() if len(before) else None
     return html.Div([
-        dcc.Location(id="overview-url", refresh="callback-nav"),
+        dcc.Location(id="overview-url", refresh="callback-nav"), *args.notes(),
         html.Div([
             html.H1(["Progress as of ", html.Span(as_of, id="overview-as-of-shown")]),
             html.Label(["As of quarter", dcc.Dropdown(

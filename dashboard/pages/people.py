@@ -23,15 +23,16 @@ def layout(country: str | None = None, as_of: str | None = None, **_query) -> ht
     latest = data.latest_quarter()
     if latest is None:
         return ui.no_data()
-    country = ui.pick(country, [c.code for c in reg.countries])
-    as_of = ui.pick(as_of, reg.quarters, latest)
+    args = ui.Arguments()
+    country = args.pick(country, [c.code for c in reg.countries], "country")
+    as_of = args.pick(as_of, reg.quarters, "quarter", latest)
     activities = data.sheet_rows("activities", "participants_total", as_of, country)
     outreach = data.sheet_rows("outreach", "migrants_reached", as_of, country)
     channels = tables.by_channel(outreach, reg)
     registers = data.people_counts(as_of, country)
     where = reg.country(country).name if country else "all countries"
     return html.Div([
-        dcc.Location(id="people-url", refresh="callback-nav"),
+        dcc.Location(id="people-url", refresh="callback-nav"), *args.notes(),
         ui.page_head("People",
                      ui.picker("people-country", "Country", ui.country_options(reg), country,
                                clearable=True, placeholder="All countries"),

@@ -26,15 +26,16 @@ def layout(kpi: str | None = None, country: str | None = None, as_of: str | None
     latest = data.latest_quarter()
     if latest is None:
         return ui.no_data()
-    chosen = reg.kpi(ui.pick(kpi, [k.id for k in reg.kpis], reg.kpis[0].id))
-    country = ui.pick(country, [c.code for c in reg.countries])
-    as_of = ui.pick(as_of, reg.quarters, latest)
+    args = ui.Arguments()
+    chosen = reg.kpi(args.pick(kpi, [k.id for k in reg.kpis], "KPI", reg.kpis[0].id))
+    country = args.pick(country, [c.code for c in reg.countries], "country")
+    as_of = args.pick(as_of, reg.quarters, "quarter", latest)
     rows = data.kpi_rows(chosen.id, as_of, country)
     now = data.kpis_at(as_of)
     truth = now[(now["id"] == chosen.id) & (now["country"].isna() if country is None
                                             else now["country"] == country)].iloc[0]
     return html.Div([
-        dcc.Location(id="provenance-url", refresh="callback-nav"),
+        dcc.Location(id="provenance-url", refresh="callback-nav"), *args.notes(),
         ui.page_head(
             "Where a number comes from",
             ui.picker("provenance-kpi", "KPI", ui.kpi_options(reg), chosen.id),

@@ -21,15 +21,16 @@ def layout(country: str | None = None, quarter: str | None = None, **_query) -> 
     if data.latest_quarter() is None:
         return ui.no_data()
     reg, warnings, rejected = auth.scoped(registry.get(), data.findings(), data.rejected())  # a partner's own
-    country = ui.pick(country, [c.code for c in reg.countries])
-    quarter = ui.pick(quarter, reg.quarters)
+    args = ui.Arguments()
+    country = args.pick(country, [c.code for c in reg.countries], "country")
+    quarter = args.pick(quarter, reg.quarters, "quarter")
     found = tables.all_findings(warnings, rejected)
     counts = tables.findings_matrix(found, reg).set_index(["country", "quarter"])
     shown = tables.only(found, country=country, quarter=quarter)
     warnings = tables.only(found, severity="warning", outcome="accepted")
     errors = tables.only(found, severity="error")
     return html.Div([
-        dcc.Location(id="quality-url", refresh="callback-nav"),
+        dcc.Location(id="quality-url", refresh="callback-nav"), *args.notes(),
         ui.page_head("Data quality",
                      ui.picker("quality-country", "Country", ui.country_options(reg), country,
                                clearable=True, placeholder="All countries"),

@@ -21,8 +21,9 @@ def layout(kpi: str | None = None, as_of: str | None = None, **_query) -> html.D
     latest = data.latest_quarter()
     if latest is None:
         return ui.no_data()
-    chosen = reg.kpi(ui.pick(kpi, [k.id for k in reg.kpis], reg.kpis[0].id))
-    as_of = ui.pick(as_of, reg.quarters, latest)
+    args = ui.Arguments()
+    chosen = reg.kpi(args.pick(kpi, [k.id for k in reg.kpis], "KPI", reg.kpis[0].id))
+    as_of = args.pick(as_of, reg.quarters, "quarter", latest)
     series = data.kpi_series(as_of)
     mine = series[series["id"] == chosen.id]
     overall = mine[mine["country"].isna()].sort_values("quarter")
@@ -30,7 +31,7 @@ def layout(kpi: str | None = None, as_of: str | None = None, **_query) -> html.D
     remaining = [q for q in reg.quarters if q > as_of]
     projected = tables.projection(list(overall["value"]), remaining)
     return html.Div([
-        dcc.Location(id="trends-url", refresh="callback-nav"),
+        dcc.Location(id="trends-url", refresh="callback-nav"), *args.notes(),
         ui.page_head("Trends",
                      ui.picker("trends-kpi", "KPI", ui.kpi_options(reg), chosen.id),
                      ui.picker("trends-as-of", "Project from quarter", reg.quarters, as_of)),
