@@ -15,7 +15,7 @@ from urllib.parse import quote
 import dash
 import pytest
 
-from dashboard.app import FAILED
+from dashboard.failures import FAILED
 from pipelines import accounts
 from tests.dash_client import login, render, text, using
 
@@ -131,16 +131,29 @@ def copied(demo_db, folder):
 
 
 @pytest.fixture(scope="module")
-def client(app, demo_db, tmp_path_factory):
-    """The admin (who may open every page) logged in on a copy of the demo database: callbacks such
-    as the upload and the export write."""
-    with using(copied(demo_db, tmp_path_factory.mktemp("fuzz"))):
-        client = app.server.test_client()
-        login(client, "admin")
-        yield client
+def database(demo_db, tmp_path_factory):
+    """A copy of the demo database in use for the module: callbacks such as the upload write."""
+    path = copied(demo_db, tmp_path_factory.mktemp("fuzz"))
+    with using(path):
+        yield path
 
 
-def test_every_page_answers_odd_query_arguments(client, reg):
+def logged_in(app, username: str):
+    client = app.server.test_client()
+    login(client, username)
+    return client
+
+
+@pytest.fixture(scope="module")
+def client(app, database):
+    """The admin, who may open every page and fire every callback."""
+    return logged_in(app, "admin")
+
+
+@pytest.mark.parametrize("username", ["admin", "partner-ro"])
+def test_every_page_answers_odd_query_arguments(app, database, reg, username):
+    """The admin's pages, and a partner's, whose data views are limited to its country."""
+    client = logged_in(app, username)
     rng = random.Random(SEED)
     valid = [*reg.quarters, *(c.code for c in reg.countries), *(k.id for k in reg.kpis),
              *reg.entities, "all"]
@@ -228,7 +241,7 @@ def fuzz_callbacks(app, client, upload: bool) -> list[str]:
                     answer = post(client, output, spec, values,
                                   position if position < len(spec["inputs"]) else 0)
                     wrong = problem(answer, json.dumps(value), content=shows)
-                    unknown = "matches no callback" in answer.get_data(as_text=True)
+                    unknown = "matches no callback" in answer.get_data(as_text=True)  # clientside
                     if wrong is None and unknown and "callback" in spec:
                         wrong = f"a server callback refused as unknown: {answer.get_data(as_text=True)}"
                     if wrong:
@@ -262,3 +275,37 @@ def test_a_callback_that_fails_answers_a_message_and_tells_the_admins(app, demo_
     assert told[0]["actor"] == "admin"
     assert told[0]["target"] == "callback _pages_content.children, _pages_store.data"
     assert "not a valid DuckDB database file" in told[0]["detail"]
+
+
+def posted(client, bodies: list, raw: list[bytes] = ()) -> list[str]:
+    """The problems of callback requests with these JSON bodies, and with these bytes as bodies."""
+    answers = [(json.dumps(b)[:200], client.post("/_dash-update-component", json=b)) for b in bodies]
+    answers += [(repr(r[:20]), client.post("/_dash-update-component", data=r,
+                                           content_type="application/json")) for r in raw]
+    return [f"{sent}: {wrong}" for sent, answer in answers if (wrong := problem(answer))]
+
+
+def test_callback_requests_of_the_wrong_shape_are_refused(client):
+    spec = {"output": "trends-url.search", "outputs": {"id": "trends-url", "property": "search"},
+            "inputs": [{"id": "trends-kpi", "property": "value", "value": "migrants_reached"},
+                       {"id": "trends-as-of", "property": "value", "value": "2023-Q1"}],
+            "changedPropIds": ["trends-kpi.value"]}
+    assert client.post("/_dash-update-component", json=spec).status_code == 200
+    shapes = [{**spec, key: wrong} for key in spec for wrong in (None, 5, "x", [], {}, [5], [{}], [[]])]
+    shapes += [{k: v for k, v in spec.items() if k != key} for key in spec]
+    shapes += [{**spec, "inputs": [{**i, "id": {"a": 1}} for i in spec["inputs"]]},
+               {**spec, "inputs": [{"property": "value"}] * 2},
+               {**spec, "inputs": spec["inputs"] * 3}, {**spec, "state": [{"id": "x"}]},
+               {**spec, "output": "..trends-url.search...trends-url.search.."}, [], {}, None]
+    failures = posted(client, shapes, [b"", b"{", b"\xff\xfe", b'{"output": 1e999999}'])
+    assert not failures, f"{len(failures)} failure(s):\n" + "\n".join(failures)
+    refused = client.post("/_dash-update-component", json={**spec, "inputs": spec["inputs"][:1]})
+    assert refused.status_code == 400
+    assert refused.get_json()["error"] == ("Refused: this request is not shaped as the page sends "
+                                           "it. Reload the page.")
+
+
+@pytest.mark.xfail(strict=False, reason="the access guard reads the body first: hardened separately")
+def test_callback_bodies_that_are_no_object_are_refused(client):
+    failures = posted(client, ["x", 5, [{"outputs": 1}]], [b"[" * 100_000])
+    assert not failures, f"{len(failures)} failure(s):\n" + "\n".join(failures)
