@@ -2,24 +2,54 @@
 
 Each cell at fault is filled (red for an error, amber for a warning) and carries a comment with
 what is wrong and how to fix it; a findings sheet in front lists every finding, with a link to
-its cell. Only a file that passed the container checks is opened here.
+its cell. openpyxl, which writes it, builds every cell of the workbook (and of a merged range)
+in memory, so only a workbook it can open cheaply is marked (`affordable`): one that passes the
+container checks, with few sheets, little sheet XML and small merged ranges. Others are checked
+all the same; their findings are listed without a marked copy.
 """
 
 from __future__ import annotations
 
+import io
+import re
+import zipfile
 from pathlib import Path
 
 from openpyxl import load_workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import column_index_from_string
 from openpyxl.worksheet.hyperlink import Hyperlink
 
-from pipelines import messages
+from pipelines import container, messages
 from pipelines.findings import Finding
 from pipelines.registry import Registry
 
 FILL = {"error": PatternFill("solid", fgColor="F8B4B4"), "warning": PatternFill("solid", fgColor="FCE7A2")}
 HEADER = PatternFill("solid", fgColor="1F4E79")
+MAX_SHEETS = 60
+MAX_SHEET_XML = 3 * container.MB  # a quarterly workbook's sheets hold about 0.1 MB
+MAX_MERGED_CELLS = 100_000
+MERGE = re.compile(rb'<mergeCell ref="([A-Z]+)([0-9]+):([A-Z]+)([0-9]+)"')
+
+
+def affordable(source: Path) -> bool:
+    """Whether the workbook can be marked in bounded time and memory (see the module's text)."""
+    data = source.read_bytes()
+    if container.check(data):
+        return False
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheets = [e for e in archive.infolist() if e.filename.startswith("xl/worksheets/")
+                  and e.filename.endswith(".xml")]
+        if len(sheets) > MAX_SHEETS or sum(e.file_size for e in sheets) > MAX_SHEET_XML:
+            return False
+        merged = sum(_area(*m) for e in sheets for m in MERGE.findall(archive.read(e)))
+    return merged <= MAX_MERGED_CELLS
+
+
+def _area(first_column: bytes, first_row: bytes, last_column: bytes, last_row: bytes) -> int:
+    columns = column_index_from_string(last_column.decode()) - column_index_from_string(first_column.decode())
+    return (abs(columns) + 1) * (abs(int(last_row) - int(first_row)) + 1)
 
 
 def ui(key: str, lang: str) -> str:

@@ -1,7 +1,9 @@
 """Check one workbook without loading it: findings in the partner's language, an annotated copy.
 
 The database, when there is one, is only read (for the checks across quarters and the ids
-reported before); nothing is written to it.
+reported before); nothing is written to it. The file is read, validated and marked in a
+sandboxed child process (pipelines/sandbox.py); one it cannot read within the limits gets the
+finding "unreadable".
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import annotate, db, history, messages, read, validate
+from pipelines import annotate, db, history, messages, read, sandbox, validate
 from pipelines.findings import Finding
 from pipelines.ingest import ANNOTATED_SUFFIX
 from pipelines.registry import Registry
+
+MARK_SECONDS = 10
 
 
 @dataclass
@@ -49,11 +53,32 @@ def past(registry: Registry, db_path: Path | str | None) -> history.History:
 
 def check(path: Path, registry: Registry, db_path: Path | str | None = None, lang: str | None = None,
           annotated: Path | None = None, uploader_country: str | None = None) -> Checked:
+    try:
+        checked = sandbox.run(examine, path, registry, past(registry, db_path), lang, uploader_country,
+                              timeout=sandbox.seconds_for(path.stat().st_size))
+    except sandbox.Refused as refused:
+        book = read.unreadable(path, str(refused))
+        return Checked(book, book.findings, lang or "en", None)
+    if checked.book.sheets:
+        target = annotated or path.with_name(path.stem + ANNOTATED_SUFFIX)
+        checked.annotated = marked_copy(path, target, checked.findings, checked.lang, registry)
+    return checked
+
+
+def examine(path: Path, registry: Registry, earlier: history.History, lang: str | None,
+            uploader_country: str | None) -> Checked:
+    """Read and validate one workbook (in the sandbox)."""
     book = read.read(path, registry)
-    found = validate.validate([book], registry, past(registry, db_path), uploader_country)[book.sha256]
-    lang = lang or book.stamp.get("language") or "en"
-    target = None
-    if book.sheets:
-        target = annotate.write(path, annotated or path.with_name(path.stem + ANNOTATED_SUFFIX),
-                                found, lang, registry)
-    return Checked(book, found, lang, target)
+    found = validate.validate([book], registry, earlier, uploader_country)[book.sha256]
+    return Checked(book, found, lang or book.stamp.get("language") or "en", None)
+
+
+def marked_copy(path: Path, target: Path, found: list[Finding], lang: str, registry: Registry) -> Path | None:
+    """The workbook with its findings marked, written in the sandbox; None when it can't be made
+    cheaply (annotate.affordable) or in MARK_SECONDS: the findings are shown all the same."""
+    if not annotate.affordable(path):
+        return None
+    try:
+        return sandbox.run(annotate.write, path, target, found, lang, registry, timeout=MARK_SECONDS)
+    except sandbox.Refused:
+        return None

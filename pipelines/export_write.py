@@ -1,6 +1,6 @@
 """Write an export pack: one .xlsx workbook (xlsxwriter) or a zip of CSV files, one per sheet.
 
-Formula safety (../shared/PITFALLS.md): every text, partner text above all, is written as a
+Formula safety: every text, partner text above all, is written as a
 string. In .xlsx, xlsxwriter never turns strings into formulas or links and text goes through
 write_string; in CSV a text beginning with = + - @ (or a tab or carriage return) gets a leading
 apostrophe, so a spreadsheet opening the file shows it as text.

@@ -8,20 +8,34 @@ which stay on record). Files of one call arrive in order of modification time, t
 Participant registers given as files (.csv, .parquet, *_register.xlsx) are settled after the
 workbooks of the same call, against their quarter's workbook (pipelines/register_load.py).
 The database is written through the single writer (pipelines/writer.py): one ingest at a time,
-readers see its work when it is published.
+readers see its work when it is published. Every file is read and validated in a sandboxed child
+process (pipelines/sandbox.py): a file that kills or outlasts it is rejected as "unreadable",
+and the writer carries on with the next.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines import db, history, load, read, redact, register, register_load, validate, writer
+from pipelines import (
+    db,
+    history,
+    load,
+    quarantine,
+    read,
+    redact,
+    register,
+    register_load,
+    sandbox,
+    validate,
+    writer,
+)
+from pipelines import findings as F
 from pipelines.findings import Finding, has_errors
+from pipelines.quarantine import Sender
 from pipelines.registry import Registry
 
 ANNOTATED_SUFFIX = ".checked.xlsx"  # copies written by `mvh check`: never ingested from a folder
@@ -67,14 +81,6 @@ def expand(paths: Iterable[Path | str]) -> list[Path]:
     return sorted(found, key=lambda f: (f.stat().st_mtime, f.name))
 
 
-@dataclass(frozen=True)
-class Sender:
-    """Who sent a file: the account, and the one country it may report for (None: any)."""
-
-    by: str | None = None
-    country: str | None = None
-
-
 def ingest(
     paths: Iterable[Path | str],
     registry: Registry,
@@ -113,15 +119,14 @@ def ingest_into(
                 outcomes.append(Outcome(path, sha, "unchanged"))
                 continue
             if register.is_file(path):  # settled after the workbooks, which it is checked against
-                registers[sha] = register.read_file(path, registry, data)
+                registers[sha] = _read_register(path, registry, len(data))
             else:
-                books[sha] = read.read(path, registry, data)
+                books[sha] = read.in_sandbox(path, registry)
             senders[sha] = files[path]
             outcomes.append(Outcome(path, sha, "pending"))
         past = history.load(con, registry)
-        batch = list(books.values())
         countries = {sha: sender.country for sha, sender in senders.items()}
-        results = validate.validate(batch, registry, past, countries) if batch else {}
+        results = _validate(list(books.values()), registry, past, countries)
         for outcome in outcomes:
             if outcome.sha256 in books and outcome.status == "pending":
                 book = books[outcome.sha256]
@@ -129,15 +134,38 @@ def ingest_into(
                 outcome.country, outcome.quarter, outcome.findings = book.country, book.quarter, found
                 outcome.language = book.stamp.get("language") or ""
                 outcome.register_sheet = register_sheet(book, registry)
-                _settle(con, registry, book, outcome, work, senders[book.sha256].by)
+                _settle(con, registry, book, outcome, work, senders[book.sha256])
         for outcome in outcomes:
             if outcome.sha256 in registers and outcome.status == "pending":
                 sender = senders[outcome.sha256]
-                register_load.settle(con, registry, registers[outcome.sha256], outcome, work,
-                                     sender.by, sender.country)
+                register_load.settle(con, registry, registers[outcome.sha256], outcome, work, sender)
         return outcomes
     finally:
         con.close()
+
+
+def _read_register(path: Path, registry: Registry, size: int) -> register.Register:
+    try:
+        return sandbox.run(register.read_file, path, registry, timeout=sandbox.seconds_for(size))
+    except sandbox.Refused as refused:
+        book = read.unreadable(path, str(refused))
+        return register.Register(book.sha256, path, book.size, path.suffix.lower().lstrip("."), path.name,
+                                 findings=book.findings)
+
+
+def _validate(books: list[read.ReadBook], registry: Registry, past: history.History,
+              countries: dict[str, str | None]) -> dict[str, list[Finding]]:
+    """Findings per workbook, validated together in the sandbox; if that fails, each alone, so
+    that one workbook never stops the others."""
+    if not books:
+        return {}
+    timeout = sum(sandbox.seconds_for(b.size) for b in books)
+    try:
+        return sandbox.run(validate.validate, books, registry, past, countries, timeout=timeout)
+    except sandbox.Refused as refused:
+        if len(books) == 1:
+            return {books[0].sha256: [*books[0].findings, F.error("unreadable", reason=str(refused))]}
+        return {sha: found for b in books for sha, found in _validate([b], registry, past, countries).items()}
 
 
 def _settle(
@@ -146,19 +174,19 @@ def _settle(
     book: read.ReadBook,
     outcome: Outcome,
     db_path: Path | str | None,
-    uploaded_by: str | None,
+    sender: Sender,
 ) -> None:
     """Quarantine a rejected file, or store and load an accepted one."""
     if has_errors(outcome.findings):
         outcome.status = "rejected"
-        quarantine(book.path, book.sha256, outcome.findings, db_path, book.country, book.quarter,
-                   register_sheet(book, registry))
+        quarantine.file(book.path, book.sha256, outcome.findings, db_path, sender, book.country,
+                        book.quarter, register_sheet=register_sheet(book, registry))
         return
     stored = db.files_dir(db_path) / f"{book.sha256}{book.path.suffix.lower() or '.xlsx'}"
     stored.parent.mkdir(parents=True, exist_ok=True)
     if not stored.exists():
         redact.keep(book.path, stored, register_sheet(book, registry))
-    outcome.version = load.load(con, registry, book, str(stored), outcome.findings, uploaded_by)
+    outcome.version = load.load(con, registry, book, str(stored), outcome.findings, sender.by)
     outcome.status = "accepted"
 
 
@@ -166,23 +194,3 @@ def register_sheet(book: read.ReadBook, registry: Registry) -> str | None:
     """The name of the workbook's register sheet when it has rows (its codes are never kept)."""
     carried = book.sheets.get(registry.participant_register.sheet.id)
     return carried.name if carried is not None else None
-
-
-def quarantine(path: Path, sha: str, found: list[Finding], db_path: Path | str | None,
-               country: str = "", quarter: str = "", register_sheet: str | None = None) -> Path:
-    """Keep a rejected file's bytes (a register sheet emptied) and its findings, named by its hash."""
-    folder = db.quarantine_dir(db_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    kept = folder / f"{sha}{path.suffix.lower()}"
-    if not kept.exists():
-        redact.keep(path, kept, register_sheet)
-    report = {
-        "file_name": path.name,
-        "sha256": sha,
-        "country": country,  # as read from the cover or the stamp; "" when unreadable
-        "quarter": quarter,
-        "rejected_at": dt.datetime.now().isoformat(timespec="seconds"),
-        "findings": [f.as_dict() for f in found],
-    }
-    (folder / f"{sha}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), "utf-8")
-    return kept

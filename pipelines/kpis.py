@@ -1,6 +1,6 @@
 """The KPIs as of a quarter, overall and per country, from the KPI declarations.
 
-Counting rules (DOMAIN.md, stated per KPI in indicators.yaml):
+Counting rules (stated per KPI in indicators.yaml):
 - only the current version of each country's quarter counts; superseded versions are ignored;
 - a stock counts distinct entities (country + id) by their status in the latest quarter that
   reports them, up to the as-of quarter. Stocks are never summed over quarters: a council

@@ -13,7 +13,11 @@ The reader is lenient where it is safe and says so where it is not:
   skipped with a warning; formulas are read by their cached value, and a formula saved without
   one is an error; merged cells in the data area are an error.
 Anything that cannot be read becomes a finding with its sheet and cell; validation follows in
-validate.py. The file is read with python-calamine only after container.py has checked it.
+validate.py. The file is read with python-calamine only after container.py has checked it, and
+a sheet only once container.far_cell has found no value outside the area read (a sheet's grid
+is allocated out to its farthest value): such a value is an error naming its cell, and the
+workbook is not read further. Untrusted files are read in a child process with limits
+(pipelines/sandbox.py).
 """
 
 from __future__ import annotations
@@ -22,13 +26,14 @@ import datetime as dt
 import hashlib
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 from python_calamine import CalamineError, CalamineWorkbook
 
 from pipelines import container
@@ -38,6 +43,19 @@ from pipelines.template import LISTS_SHEET, STAMP_SHEET
 
 MAX_ROWS = 100_000
 HEADER_SCAN_ROWS = 10
+MAX_COLUMN = 104  # CZ: a template sheet's columns and the partner's notes beside them
+STAMP_AREA = (26, 100)  # columns, rows of the hidden stamp sheet
+MAX_CELLS_LISTED = 50  # unreadable cells listed per column; the rest are counted
+
+
+class OutsideArea(Exception):
+    """A sheet holds a value outside the area the reader may take; args: the sheet, the cell,
+    the last column and row of the area."""
+
+    def finding(self) -> F.Finding:
+        sheet, cell, max_column, max_rows = self.args
+        return F.error("outside_area", sheet=sheet, cell=cell, column=get_column_letter(max_column),
+                       row=f"{max_rows:,}")
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 BLANKS = " \t\r\n\u00a0\u202f"
 DATE_FORMATS = ("%d/%m/%Y", "%d.%m.%Y", "%Y-%m-%d", "%Y.%m.%d", "%d-%m-%Y", "%d/%m/%y", "%d.%m.%y")
@@ -108,7 +126,10 @@ def read(path: Path | str, registry: Registry, data: bytes | None = None) -> Rea
         book.findings.append(F.error("damaged"))
         return book
     try:
-        _read_sheets(wb, data, book, registry)
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            _read_sheets(Sheets(wb, archive), data, book, registry)
+    except OutsideArea as far:
+        book.stamp, book.sheets, book.findings = {}, {}, [far.finding()]
     except (CalamineError, DefusedXmlException, ParseError):
         # a part that passed the container checks but cannot be parsed (an altered or hand-made
         # file): the workbook is damaged as a whole, like one calamine cannot open
@@ -116,12 +137,49 @@ def read(path: Path | str, registry: Registry, data: bytes | None = None) -> Rea
     return book
 
 
-def _read_sheets(wb: CalamineWorkbook, data: bytes, book: ReadBook, registry: Registry) -> None:
+class Sheets:
+    """A workbook's sheets by name, each read only when it holds nothing outside its area."""
+
+    def __init__(self, wb: CalamineWorkbook, archive: zipfile.ZipFile):
+        self.wb, self.archive = wb, archive
+        self.names = wb.sheet_names
+        self.parts = container.sheet_parts(archive)
+
+    def rows(self, name: str, max_rows: int, max_column: int = MAX_COLUMN) -> list[list]:
+        """The sheet's first `max_rows` rows; OutsideArea if a value lies past `max_rows` or
+        `max_column`."""
+        if far := container.far_cell(self.archive, self.parts.get(name), max_column, max_rows):
+            raise OutsideArea(name, far, max_column, max_rows)
+        return self.sheet(name).to_python(skip_empty_area=False, nrows=max_rows)
+
+    def sheet(self, name: str):
+        return self.wb.get_sheet_by_name(name)
+
+
+def in_sandbox(path: Path, registry: Registry) -> ReadBook:
+    """`read` in a sandboxed child process (pipelines/sandbox.py): an untrusted file can't stop
+    the caller; one the child could not read within its limits gets the finding "unreadable"."""
+    from pipelines import sandbox  # it runs this module's `read` in its child
+
+    try:
+        return sandbox.run(read, path, registry, timeout=sandbox.seconds_for(path.stat().st_size))
+    except sandbox.Refused as refused:
+        return unreadable(path, str(refused))
+
+
+def unreadable(path: Path, reason: str) -> ReadBook:
+    """What is known of a file that could not be read within the limits: its hash, size and why."""
+    data = path.read_bytes()
+    return ReadBook(path, hashlib.sha256(data).hexdigest(), len(data),
+                    findings=[F.error("unreadable", reason=reason)])
+
+
+def _read_sheets(wb: Sheets, data: bytes, book: ReadBook, registry: Registry) -> None:
     """The stamp and every template sheet into `book`, with the reader's findings."""
-    if STAMP_SHEET in wb.sheet_names:
-        rows = wb.get_sheet_by_name(STAMP_SHEET).to_python(nrows=20)
-        book.stamp = {str(r[0]): F.show(r[1]) for r in rows if len(r) >= 2 and r[0]}
-    names = {normalise(name): name for name in wb.sheet_names}
+    if STAMP_SHEET in wb.names:
+        rows = wb.rows(STAMP_SHEET, STAMP_AREA[1], STAMP_AREA[0])
+        book.stamp = {str(r[0]): F.show(r[1]) for r in rows[:20] if len(r) >= 2 and r[0]}
+    names = {normalise(name): name for name in wb.names}
     found_names = {}
     for sheet in registry.template.sheets:
         name = next((names[k] for k in _sheet_keys(sheet, registry) if k in names), None)
@@ -130,18 +188,17 @@ def _read_sheets(wb: CalamineWorkbook, data: bytes, book: ReadBook, registry: Re
             book.findings.append(F.error("missing_sheet", registry, sheet=expected, sheet_id=sheet.id))
             continue
         found_names[name] = sheet
-        ws = wb.get_sheet_by_name(name)
-        rows = ws.to_python(skip_empty_area=False, nrows=MAX_ROWS + HEADER_SCAN_ROWS + 1)
+        rows = wb.rows(name, MAX_ROWS + HEADER_SCAN_ROWS + 1)
         reader = _read_form if sheet.layout == "form" else _read_table
         data_sheet = reader(sheet, name, rows, registry, book.findings)
-        book.findings.extend(_merged(ws, data_sheet, registry))
+        book.findings.extend(_merged(wb.sheet(name), data_sheet, registry))
         book.sheets[sheet.id] = data_sheet
     _read_register_sheet(wb, names, found_names, book, registry)
     book.findings.extend(_formulas(data, found_names, book, registry))
-    book.findings.extend(_ignored_sheets(wb.sheet_names, found_names, registry))
+    book.findings.extend(_ignored_sheets(wb.names, found_names, registry))
 
 
-def _read_register_sheet(wb: CalamineWorkbook, names: dict[str, str], found_names: dict[str, Sheet],
+def _read_register_sheet(wb: Sheets, names: dict[str, str], found_names: dict[str, Sheet],
                          book: ReadBook, registry: Registry) -> None:
     """The participant register, an optional sheet: read when it is there and has rows."""
     sheet = registry.participant_register.sheet
@@ -149,8 +206,7 @@ def _read_register_sheet(wb: CalamineWorkbook, names: dict[str, str], found_name
     if name is None:
         return
     found_names[name] = sheet
-    rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False,
-                                                nrows=MAX_ROWS + HEADER_SCAN_ROWS + 1)
+    rows = wb.rows(name, MAX_ROWS + HEADER_SCAN_ROWS + 1, register_columns(registry))
     data_sheet = _read_table(sheet, name, rows, registry, book.findings)
     if len(data_sheet.frame):
         book.sheets[sheet.id] = data_sheet
@@ -162,17 +218,32 @@ def _ignored_sheets(all_names: list[str], used: dict, registry: Registry) -> lis
             if name not in used and name not in own]
 
 
+def register_columns(registry: Registry) -> int:
+    """How far right a participant register sheet is read: its fields and as many again."""
+    return 2 * len(registry.participant_register.sheet.fields) + 4
+
+
 def _merged(ws, data: SheetData, registry: Registry) -> list[F.Finding]:
-    """Merged cells where values are read: they hide which cell holds a value."""
+    """Merged cells where values are read: they hide which cell holds a value. Ranges are
+    compared by their corners, never cell by cell (one range may span the whole sheet)."""
     out = []
+    read_cells = [_coordinates(cell) for cell in data.cells.values()]
     for (r0, c0), (r1, c1) in ws.merged_cell_ranges or []:
-        covered = {f"{get_column_letter(c + 1)}{r + 1}" for r in range(r0, r1 + 1)
-                   for c in range(c0, c1 + 1)} if data.cells else set()
-        if covered & set(data.cells.values()) if data.cells else r1 + 1 >= data.first_row:
+        if data.cells:
+            hit = any(r0 <= r <= r1 and c0 <= c <= c1 for r, c in read_cells)
+        else:
+            hit = r1 + 1 >= data.first_row
+        if hit:
             first, last = f"{get_column_letter(c0 + 1)}{r0 + 1}", f"{get_column_letter(c1 + 1)}{r1 + 1}"
             out.append(F.error("merged_cells", registry, sheet=data.name, cell=first,
                                value=f"{first}:{last}", sheet_id=data.id))
     return out
+
+
+def _coordinates(cell: str) -> tuple[int, int]:
+    """"B7" -> (6, 1): zero-based row and column, as calamine gives merged ranges."""
+    letters, row = re.match(r"([A-Z]+)(\d+)", cell).groups()
+    return int(row) - 1, column_index_from_string(letters) - 1
 
 
 def _formulas(data: bytes, sheets: dict[str, Sheet], book: ReadBook,
@@ -311,9 +382,14 @@ def _column(sheet: Sheet, f: SheetField, raw: pd.Series, registry: Registry, nam
         except Unreadable as exc:
             converted[value], failed[value] = None, exc.args[0]
     if failed:
-        for number, value in raw[raw.isin(list(failed))].items():
+        bad = raw[raw.isin(list(failed))]
+        for number, value in bad.iloc[:MAX_CELLS_LISTED].items():
             found.append(F.error(failed[value], registry, sheet=name, cell=f"{letter}{number}", value=value,
                                  sheet_id=sheet.id, field=f.id))
+        if len(bad) > MAX_CELLS_LISTED:  # a whole column typed wrong: counted, not listed
+            rest, count = bad.index[MAX_CELLS_LISTED], f"{len(bad) - MAX_CELLS_LISTED:,}"
+            found.append(F.error("more_cells", registry, sheet=name, cell=f"{letter}{rest}",
+                                 sheet_id=sheet.id, field=f.id, count=count))
     return raw.map(converted)
 
 

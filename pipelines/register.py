@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,8 +139,13 @@ def _read_xlsx(reg: Register, data: bytes, registry: Registry, limit: int) -> No
         return
     keys = {read.normalise(k) for k in read._sheet_keys(sheet, registry)}
     name = next((n for n in wb.sheet_names if read.normalise(n) in keys), wb.sheet_names[0])
-    rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False,
-                                               nrows=limit + read.HEADER_SCAN_ROWS + 1)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            rows = read.Sheets(wb, archive).rows(name, limit + read.HEADER_SCAN_ROWS + 1,
+                                                 read.register_columns(registry))
+    except read.OutsideArea as far:
+        reg.findings.append(far.finding())
+        return
     del wb
     table = read._read_table(sheet, name, rows, registry, reg.findings, max_rows=limit)
     reg.name, reg.frame, reg.columns = f"{reg.path.name}: {name}", table.frame, table.columns

@@ -18,15 +18,15 @@ A register file's bytes are not kept either (they hold the codes): its sha256, n
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from pipelines import db, pseudonym, register_checks
 from pipelines import findings as F
+from pipelines import pseudonym, quarantine, register_checks, sandbox
 from pipelines.findings import Finding, has_errors
+from pipelines.quarantine import Sender
 from pipelines.register import Register
 from pipelines.registry import Registry
 
@@ -125,21 +125,23 @@ def activities(con: duckdb.DuckDBPyConnection, registry: Registry, country: str,
 
 
 def settle(con: duckdb.DuckDBPyConnection, registry: Registry, reg: Register, outcome,
-           db_path: Path | str | None, uploaded_by: str | None, uploader_country: str | None) -> None:
+           db_path: Path | str | None, sender: Sender) -> None:
     """Check a register file against its quarter's workbook; load it, or quarantine its findings."""
     outcome.country, outcome.quarter = reg.country, reg.quarter
-    found = register_checks.check(reg, registry, activities(con, registry, reg.country, reg.quarter)
-                                  if reg.country else None)
-    if uploader_country and reg.country and reg.country != uploader_country:
-        found.append(F.error("uploader_country", value=reg.country, expected=uploader_country))
+    if sender.country and reg.country and reg.country != sender.country:
+        # refused before any check: the checks compare it with that country's activities
+        found = [*reg.findings, F.error("uploader_country", value=reg.country, expected=sender.country)]
+    else:
+        found = _checked(reg, registry, activities(con, registry, reg.country, reg.quarter)
+                         if reg.country else None)
     outcome.findings = found
     if has_errors(found):
         outcome.status = "rejected"
-        quarantine(reg, found, db_path)
+        quarantine.file(reg.path, reg.id, found, db_path, sender, reg.country, reg.quarter, register=True)
         return
     con.execute("BEGIN TRANSACTION")
     try:
-        outcome.version = insert(con, registry, reg, uploaded_by)
+        outcome.version = insert(con, registry, reg, sender.by)
         if found:
             from pipelines.load import _append  # load.py imports this module
 
@@ -151,14 +153,10 @@ def settle(con: duckdb.DuckDBPyConnection, registry: Registry, reg: Register, ou
     outcome.status = "accepted"
 
 
-def quarantine(reg: Register, found: list[Finding], db_path: Path | str | None) -> Path:
-    """A rejected register's findings, named by its hash; its bytes are not kept (they hold codes)."""
-    folder = db.quarantine_dir(db_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    report = {"file_name": reg.path.name, "sha256": reg.id, "country": reg.country,
-              "quarter": reg.quarter, "register": True,
-              "rejected_at": dt.datetime.now().isoformat(timespec="seconds"),
-              "findings": [f.as_dict() for f in found]}
-    target = folder / f"{reg.id}.json"
-    target.write_text(json.dumps(report, indent=2, ensure_ascii=False), "utf-8")
-    return target
+def _checked(reg: Register, registry: Registry, activities: pd.DataFrame | None) -> list[Finding]:
+    """The register's findings, worked out in the sandbox (pipelines/sandbox.py)."""
+    try:
+        return sandbox.run(register_checks.check, reg, registry, activities,
+                           timeout=sandbox.seconds_for(reg.size))
+    except sandbox.Refused as refused:
+        return [*reg.findings, F.error("unreadable", reason=str(refused))]

@@ -6,11 +6,12 @@ great-expectations is per expectation, not per row, so a batch of 60 workbooks c
 one does. Checks across sheets, quarters and the uploader compare each row with columns added
 to the stacked frame (the quarter, the stamp, last quarter's status, the country's largest
 figure so far). Great-expectations is imported lazily (it takes seconds) and run under a lock,
-with a fresh ephemeral context each time, because it is not thread-safe.
+because it is not thread-safe, in one ephemeral context per process.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -46,13 +47,16 @@ def validate(books: list[ReadBook], registry: Registry, history: History | None 
     the one country the sender may report for (None: any), or such a country per sha256."""
     history = history or History()
     found = {b.sha256: list(b.findings) for b in books}
-    readable = [b for b in books if b.sheets]
+    for book in books:
+        if misaddressed := _other_country(book, _sender_country(book, uploader_country)):
+            found[book.sha256].append(misaddressed)
+    readable = [b for b in books if b.sheets and not F.has_errors(found[b.sha256][len(b.findings):])]
     by_sha = {b.sha256: b for b in readable}
     for book in readable:
         if not book.stamp:
             found[book.sha256].append(F.error("missing_stamp"))
     for sheet in registry.template.sheets:
-        frame = _stack(readable, sheet, registry, history, uploader_country)
+        frame = _stack(readable, sheet, registry, history)
         if frame.empty:
             continue
         for check, rows in _run(frame, _checks(sheet, registry)):
@@ -62,6 +66,24 @@ def validate(books: list[ReadBook], registry: Registry, history: History | None 
     for book in readable:
         found[book.sha256] += _register_sheet(book, registry)
     return {sha: _unique(items) for sha, items in found.items()}
+
+
+def _sender_country(book: ReadBook, uploader_country: str | dict[str, str | None] | None) -> str | None:
+    return uploader_country.get(book.sha256) if isinstance(uploader_country, dict) else uploader_country
+
+
+def _other_country(book: ReadBook, sender: str | None) -> F.Finding | None:
+    """A workbook whose cover or stamp names a country the sender may not report for is refused
+    with this one finding, before any check compares it with that country's history: its
+    findings would tell the sender another country's figures, ids and statuses."""
+    if not sender:
+        return None
+    named = [c for c in (book.cover.get("country"), book.stamp.get("country")) if c and c != sender]
+    if not named:
+        return None
+    cell = book.sheets["cover"].cell("country") if named[0] == book.cover.get("country") else ""
+    return F.error("uploader_country", sheet=book.sheets["cover"].name if cell else "", cell=cell,
+                   value=named[0], expected=sender)
 
 
 def _register_sheet(book: ReadBook, registry: Registry) -> list[F.Finding]:
@@ -86,8 +108,7 @@ def _unique(items: list[F.Finding]) -> list[F.Finding]:
     return list(dict.fromkeys(kept))
 
 
-def _stack(books: list[ReadBook], sheet: Sheet, registry: Registry, history: History,
-           uploader_country: str | dict[str, str | None] | None) -> pd.DataFrame:
+def _stack(books: list[ReadBook], sheet: Sheet, registry: Registry, history: History) -> pd.DataFrame:
     """The sheet's rows of every workbook, with the columns the checks compare against."""
     frames = []
     for book in books:
@@ -104,8 +125,6 @@ def _stack(books: list[ReadBook], sheet: Sheet, registry: Registry, history: His
         frame["_stamp_country"] = book.stamp.get("country")
         frame["_stamp_quarter"] = book.stamp.get("quarter")
         frame["_stamp_version"] = book.stamp.get("template_version")
-        frame["_uploader_country"] = (uploader_country.get(book.sha256) if isinstance(uploader_country, dict)
-                                      else uploader_country)
         frames.append(frame)
     if not frames:
         return pd.DataFrame()
@@ -272,8 +291,6 @@ def _cover_checks(registry: Registry, E) -> list[Check]:
         Check(E.ExpectColumnValuesToBeInSet(column="_stamp_version",
                                             value_set=registry.project.known_template_versions),
               "template_version", None, row_params={"value": "_stamp_version"}),
-        Check(E.ExpectColumnPairValuesToBeEqual(column_A="country", column_B="_uploader_country", **PAIR),
-              "uploader_country", "country", row_params={"expected": "_uploader_country"}),
         Check(E.ExpectColumnPairValuesToBeInSet(column_A="country", column_B="partner",
                                                 value_pairs_set=partners, **PAIR), "partner", "partner"),
     ]
@@ -303,13 +320,8 @@ def _validate(frame: pd.DataFrame, checks: list[Check], result_format: str) -> l
     """One great-expectations run of the checks; the outcomes in the order of `checks`."""
     import great_expectations as gx
 
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
     with _LOCK:
-        context = gx.get_context(mode="ephemeral")
-        context.variables.progress_bars = {"globally": False}
-        asset = context.data_sources.add_pandas("workbooks").add_dataframe_asset("sheet")
-        batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
-            batch_parameters={"dataframe": frame})
+        batch = _whole_dataframe().get_batch(batch_parameters={"dataframe": frame})
         suite = gx.ExpectationSuite(name="sheet")
         for number, check in enumerate(checks):
             expectation = check.expectation.copy()
@@ -319,6 +331,19 @@ def _validate(frame: pd.DataFrame, checks: list[Check], result_format: str) -> l
             "result_format": result_format, "unexpected_index_column_names": INDEX})
     ordered = sorted(result.results, key=lambda outcome: outcome.expectation_config.meta["check"])
     return ordered
+
+
+@functools.cache
+def _whole_dataframe():
+    """A batch definition taking a whole DataFrame, in an ephemeral context made once per process
+    (making one costs about as much as a run); used under _LOCK only."""
+    import great_expectations as gx
+
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False}
+    asset = context.data_sources.add_pandas("workbooks").add_dataframe_asset("sheet")
+    return asset.add_batch_definition_whole_dataframe("all")
 
 
 def _finding(book: ReadBook, sheet: Sheet, check: Check, row: dict, registry: Registry) -> F.Finding:

@@ -88,21 +88,30 @@ def _locked(db_path: Path | str | None, timeout: float | None) -> Iterator[None]
 
 
 def _checkpoint(path: Path) -> None:
-    """Fold the write-ahead log into the file, so that the file alone holds everything."""
-    con = duckdb.connect(str(path))
+    """Fold the write-ahead log into the file, so that the file alone holds everything. A storage
+    fault (a full disk) is raised as OSError, as the file copies raise it."""
     try:
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
+        con = duckdb.connect(str(path))
+        try:
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+    except duckdb.IOException as exc:
+        raise OSError(f"{path}: {exc}") from exc
 
 
 def _copy(source: Path, target: Path) -> None:
-    """Copy through a temporary file, fsync, rename: `target` is old or new, never partial."""
+    """Copy through a temporary file, fsync, rename: `target` is old or new, never partial, and
+    a copy that fails (a full disk) leaves no temporary file behind."""
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    shutil.copyfile(source, temporary)
-    with open(temporary, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temporary, target)
+    try:
+        shutil.copyfile(source, temporary)
+        with open(temporary, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise
     folder = os.open(target.parent, os.O_RDONLY)
     try:
         os.fsync(folder)

@@ -53,6 +53,17 @@ def demo_dir(tmp_path_factory, reg) -> Path:
 
 
 @pytest.fixture(scope="session")
+def corpus(tmp_path_factory, reg, demo_dir):
+    """The corpus of bad and hostile workbooks (tests/corpus/build.py), built once per run:
+    (its folder, its cases by id)."""
+    from tests.corpus.build import build
+
+    soffice = SOFFICE if SOFFICE and Path(SOFFICE).exists() else None
+    folder = tmp_path_factory.mktemp("corpus")
+    return folder, {c.id: c for c in build(folder, reg, demo_dir, soffice=soffice)}
+
+
+@pytest.fixture(scope="session")
 def app():
     """The Dash app, one per test run: Dash hands the callbacks declared with @callback to the
     first app of a process only."""
@@ -167,3 +178,38 @@ def phone(browser, dashboard_url):
     """A phone-sized page (390 px) on the demo dashboard, logged in as the manager; the test fails
     on any error in the browser console."""
     yield from _watched(browser, dashboard_url, 390, 844, mobile=True)
+
+
+@pytest.fixture
+def data_folder(tmp_path, demo_db, monkeypatch):
+    """The demo database and its accounts on a tmpfs of their own (root only: chmod does not
+    stop root), to make it read-only or full for real."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode:
+        pytest.skip(f"this machine does not let the tests mount a tmpfs: {mounted.stderr.strip()}")
+    try:
+        shutil.copy(demo_db, folder / "mvh.duckdb")
+        monkeypatch.setenv("MVH_DB", str(folder / "mvh.duckdb"))
+        add_accounts(folder / "mvh.duckdb")
+        yield folder
+    finally:
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)
+
+
+def remount(folder, mode: str) -> None:
+    subprocess.run(["mount", "-o", f"remount,{mode}", str(folder)], check=True)
+
+
+def fill(folder) -> None:
+    """Write a file until the disk is full."""
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT)
+    for chunk in (1 << 20, 4096, 1):
+        try:
+            while True:
+                os.write(fd, b"\0" * chunk)
+        except OSError:
+            pass
+    os.close(fd)

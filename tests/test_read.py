@@ -124,6 +124,18 @@ def test_fraction_or_words_in_whole_number_field_is_a_finding(reg, demo_dir, tmp
     assert pd.isna(book.sheets["activities"].frame.loc[0, "third_country_nationals"])
 
 
+def test_a_column_typed_wrong_throughout_lists_fifty_cells_and_counts_the_rest(reg, demo_dir, tmp_path):
+    wb = load_workbook(demo_dir / DEMO)
+    sheet = wb[sheet_name(reg, "outreach")]
+    for row in range(3, 3 + 130):
+        sheet[f"A{row}"], sheet[f"D{row}"] = f"O-{row}", f"{row} people"
+    wb.save(tmp_path / "wrong.xlsx")
+    found = [f for f in read.read(tmp_path / "wrong.xlsx", reg).findings if f.cell.startswith("D")]
+    assert [f.rule for f in found] == ["not_a_number"] * 50 + ["more_cells"]
+    assert (found[-1].cell, dict(found[-1].params)["count"]) == ("D53", "80")
+    assert found[-1].message.startswith("... and 80 more cells of column")
+
+
 @pytest.mark.parametrize("typed", ["31/03/2022", "31.03.2022", "2022-03-31", "31-03-2022",
                                    dt.datetime(2022, 3, 31), " 31/03/2022\u00a0"])
 def test_dates_typed_in_several_ways(reg, demo_dir, tmp_path, typed):
@@ -233,6 +245,15 @@ HOSTILE = {
                              "xl/big.xml": b"0" * 3_000_000}),
              "zip_bomb", "unpacks to far more data"),
 }
+
+
+@pytest.mark.parametrize(("size", "said"), [
+    (21 * container.MB, "The file is 21.0 MB; the limit is 20 MB."),
+    (20 * container.MB + 1, "The file is 20.1 MB; the limit is 20 MB."),
+])
+def test_a_file_over_the_limit_is_measured_in_the_limits_unit(size, said):
+    [finding] = container.check(b"PK\x03\x04" + b"\0" * (size - 4))
+    assert (finding.rule, finding.message) == ("too_large", said)
 
 
 @pytest.mark.parametrize("kind", list(HOSTILE))

@@ -4,48 +4,11 @@ The folder is a real tmpfs mounted for the test (root only: chmod does not stop 
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-
 import pytest
 
 from pipelines import accounts
-from tests.dash_client import add_accounts, login, render, text
-
-
-@pytest.fixture
-def data_folder(tmp_path, demo_db, monkeypatch):
-    """The demo database and its accounts on a tmpfs of their own."""
-    folder = tmp_path / "data"
-    folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(folder)],
-                             capture_output=True, text=True)
-    if mounted.returncode:
-        pytest.skip(f"this machine does not let the tests mount a tmpfs: {mounted.stderr.strip()}")
-    try:
-        shutil.copy(demo_db, folder / "mvh.duckdb")
-        monkeypatch.setenv("MVH_DB", str(folder / "mvh.duckdb"))
-        add_accounts(folder / "mvh.duckdb")
-        yield folder
-    finally:
-        subprocess.run(["umount", "--lazy", str(folder)], check=True)
-
-
-def remount(folder, mode: str) -> None:
-    subprocess.run(["mount", "-o", f"remount,{mode}", str(folder)], check=True)
-
-
-def fill(folder) -> None:
-    """Write a file until the disk is full."""
-    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT)
-    for chunk in (1 << 20, 4096, 1):
-        try:
-            while True:
-                os.write(fd, b"\0" * chunk)
-        except OSError:
-            pass
-    os.close(fd)
+from tests.conftest import fill, remount
+from tests.dash_client import login, render, text
 
 
 def signed_in(app, *usernames):

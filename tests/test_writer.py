@@ -14,8 +14,9 @@ import threading
 import duckdb
 import pytest
 
-from pipelines import ingest, integrity, kpis, uploads, writer
+from pipelines import accounts, ingest, integrity, kpis, uploads, writer
 from tests.conftest import ROOT, mvh
+from tests.dash_client import using
 
 READ_COUNT = ("import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
               "print(con.execute('SELECT count(*) FROM submissions').fetchone()[0])")
@@ -108,10 +109,40 @@ def test_queued_uploads_are_ingested_together_and_a_broken_one_stops_no_other(tm
     assert loaded == [("AT", "2022-Q1", "partner-at"), ("BG", "2022-Q2", "manager")]
 
 
+DRAIN = "import sys; from pipelines import registry, uploads; uploads.drain(registry.get(), sys.argv[1])"
+
+
+def test_a_job_that_stops_two_writers_is_set_aside_and_the_queue_goes_on(tmp_path, demo_dir, reg):
+    db = tmp_path / "processed" / "mvh.duckdb"
+    poison = uploads.keep((demo_dir / "RO_2022-Q3.xlsx").read_bytes(), "RO_2022-Q3.xlsx", db)
+    behind = uploads.keep((demo_dir / "RO_2022-Q4.xlsx").read_bytes(), "RO_2022-Q4.xlsx", db)
+    first = uploads.enqueue(poison, "partner-ro", "RO", db, address="192.0.2.7")
+    second = uploads.enqueue(behind, "partner-ro", "RO", db)
+    job_file = uploads.queue_dir(db) / f"{first}.json"
+    for attempt in (1, 2):  # a writer takes the job up and dies with it, twice
+        writer_process = subprocess.Popen([sys.executable, "-c", DRAIN, str(db)], cwd=ROOT)
+        while json.loads(job_file.read_text()).get("attempts") != attempt:
+            assert writer_process.poll() is None, "the writer ended before it was killed"
+        writer_process.send_signal(signal.SIGKILL)
+        writer_process.wait()
+    with using(db):  # the audit trail beside this database
+        assert uploads.drain(reg, db) == 2
+        failed = accounts.audit(10, action="upload_failed")
+    set_aside, loaded = uploads.result(first, db), uploads.result(second, db)
+    assert (set_aside["status"], set_aside["findings"][0]["rule"]) == ("failed", "unreadable")
+    assert "stopped the loading twice" in set_aside["findings"][0]["message"]
+    assert (loaded["status"], loaded["quarter"]) == ("accepted", "2022-Q4")
+    report = json.loads((db.parent / "quarantine" / f"{poison.parent.name}.json").read_text())
+    assert (report["uploaded_by"], report["uploader_country"], report["file_name"]) == \
+        ("partner-ro", "RO", "RO_2022-Q3.xlsx")
+    assert [(a["actor"], a["target"], a["address"]) for a in failed] == \
+        [("partner-ro", "RO_2022-Q3.xlsx", "192.0.2.7")]
+
+
 CHILD = """
 import sys, pathlib
-from pipelines import ingest, registry, validate
-import great_expectations  # imported before "ready", so that kills land in the ingest itself
+from pipelines import ingest, registry, sandbox
+sandbox.warm()  # started before "ready", so that kills land in the ingest itself
 reg = registry.get()
 print("ready", flush=True)
 for path in sorted(pathlib.Path(sys.argv[2]).glob("*.xlsx")):
@@ -128,7 +159,7 @@ def test_an_ingest_killed_at_random_moments_leaves_the_database_whole(tmp_path, 
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert child.stdout.readline().strip() == "ready", child.stderr.read()
         try:
-            child.wait(timeout=chance.uniform(0.05, 2.5))
+            child.wait(timeout=chance.uniform(0.05, 4.0))
             pytest.fail(f"the ingest ended before it was killed: {child.stderr.read()}")
         except subprocess.TimeoutExpired:
             child.send_signal(signal.SIGKILL)

@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -288,6 +289,119 @@ def cut_sheet_xml(ctx: Context) -> bytes:
     return parts(change)(ctx)
 
 
+# ---- makers: files built to exhaust a reader -------------------------------------------------------
+
+
+def in_sheet(sheet_id: str, xml: bytes, before: bytes = b"</sheetData>") -> Maker:
+    """The sheet's XML with `xml` inserted before `before` (its end, by default)."""
+
+    def change(ctx, entries):
+        name = sheet_part(ctx, sheet_id)
+        assert before in entries[name], f"no {before!r} in {name}"
+        entries[name] = entries[name].replace(before, xml + before, 1)
+        return entries
+
+    return parts(change)
+
+
+def far_value(sheet_id: str, cell: str) -> Maker:
+    """One text cell far away (the reader would allocate the grid out to it)."""
+    row = "".join(ch for ch in cell if ch.isdigit())
+    xml = f'<row r="{row}"><c r="{cell}" t="inlineStr"><is><t>x</t></is></c></row>'
+    return in_sheet(sheet_id, xml.encode())
+
+
+def merged_range(sheet_id: str, ref: str) -> Maker:
+    """A merged range written into the XML (openpyxl would create a cell for each one it spans)."""
+    return in_sheet(sheet_id, f'<mergeCells count="1"><mergeCell ref="{ref}"/></mergeCells>'.encode(),
+                    before=b"<pageMargins")
+
+
+def unreferenced_cells(sheet_id: str, row: int, count: int) -> Maker:
+    """A row of `count` text cells without their `r` reference (placed one after the other)."""
+    cells = b'<c t="inlineStr"><is><t>x</t></is></c>' * count
+    return in_sheet(sheet_id, b'<row r="%d">' % row + cells + b"</row>")
+
+
+def utf16_declaration(ctx: Context) -> bytes:
+    """xl/workbook.xml in UTF-16 with an entity declared (invisible to a search in UTF-8)."""
+    entries = zip_entries(ctx.source)
+    body = entries["xl/workbook.xml"].decode("utf-8").split("?>", 1)[-1]
+    text = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE w [<!ENTITY e "x">]>' + body
+    entries["xl/workbook.xml"] = text.encode("utf-16")
+    return to_zip(entries)
+
+
+def lying_sizes(ctx: Context) -> bytes:
+    """The activities sheet's headers claim 1,000 bytes (with the checksum of its first 1,000),
+    while its stream inflates to the whole sheet."""
+    name = sheet_part(ctx, "activities")
+    data = to_zip(zip_entries(ctx.source))
+    body = zip_entries(ctx.source)[name]
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        info = archive.getinfo(name)
+    fields = struct.pack("<III", info.CRC, info.compress_size, info.file_size)
+    lie = struct.pack("<III", zlib.crc32(body[:1000]), info.compress_size, 1000)
+    assert data.count(fields) == 2, "the sizes are in the local header and the central directory"
+    return data.replace(fields, lie)
+
+
+def huge_shared_strings(count: int, length: int) -> Maker:
+    """A shared-string table of `count` random strings of `length` characters, none used."""
+
+    def change(ctx, entries):
+        rng = random.Random(3)
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        items = b"".join(b"<si><t>" + "".join(rng.choices(letters, k=length)).encode() + b"</t></si>"
+                         for _ in range(count))
+        entries["xl/sharedStrings.xml"] = (
+            b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="%d" '
+            b'uniqueCount="%d">' % (count, count) + items + b"</sst>")
+        entries["xl/_rels/workbook.xml.rels"] = entries["xl/_rels/workbook.xml.rels"].replace(
+            b"</Relationships>", b'<Relationship Id="rIdSST" Type="http://schemas.openxmlformats.org/'
+            b'officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+        entries["[Content_Types].xml"] = entries["[Content_Types].xml"].replace(
+            b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+            b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+        return entries
+
+    return parts(change)
+
+
+def many_sheets(count: int) -> Maker:
+    """`count` more (empty) sheets."""
+
+    def change(ctx, entries):
+        sheets, rels, types = [], [], []
+        for n in range(1, count + 1):
+            entries[f"xl/worksheets/extra{n}.xml"] = EMPTY_SHEET
+            sheets.append(b'<sheet name="Extra %d" sheetId="%d" r:id="rIdX%d"/>' % (n, 1000 + n, n))
+            rels.append(b'<Relationship Id="rIdX%d" Type="http://schemas.openxmlformats.org/officeDocument/'
+                        b'2006/relationships/worksheet" Target="worksheets/extra%d.xml"/>' % (n, n))
+            types.append(b'<Override PartName="/xl/worksheets/extra%d.xml" ContentType="application/'
+                         b'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' % n)
+        entries["xl/workbook.xml"] = entries["xl/workbook.xml"].replace(
+            b"</sheets>", b"".join(sheets) + b"</sheets>")
+        entries["xl/_rels/workbook.xml.rels"] = entries["xl/_rels/workbook.xml.rels"].replace(
+            b"</Relationships>", b"".join(rels) + b"</Relationships>")
+        entries["[Content_Types].xml"] = entries["[Content_Types].xml"].replace(
+            b"</Types>", b"".join(types) + b"</Types>")
+        return entries
+
+    return parts(change)
+
+
+def deep_nesting(depth: int) -> Maker:
+    """An extension element nested `depth` levels deep at the end of the activities sheet."""
+    nested = b'<x:a xmlns:x="urn:nested">' + b"<x:a>" * depth + b"</x:a>" * (depth + 1)
+    return in_sheet(ACT, b'<extLst><ext uri="urn:nested">' + nested + b"</ext></extLst>",
+                    before=b"</worksheet>")
+
+
+EMPTY_SHEET = (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+               b"<sheetData/></worksheet>")
+
+
 # ---- makers: files that are not workbooks --------------------------------------------------------
 
 
@@ -520,6 +634,24 @@ SPECS: list[Spec] = [
             "damaged"),
     Spec("formatted_100k_empty_rows", "hostile", BG, formatted_rows(ACT, 3, 100_000), [], rows={ACT: 2},
          note="empty cells with a fill and a number format in A3:A100002"),
+    spec("far_cell_activities", BG, far_value(ACT, "XFD1048576"), ("outside_area", ACT, "XFD1048576"),
+         kind="hostile", note="one value in the last cell of the sheet: a grid of 17 billion cells"),
+    spec("far_cell_cover", AT, far_value(COV, "A1048576"), ("outside_area", COV, "A1048576"), kind="hostile"),
+    spec("far_column_outreach", HU, far_value(OUT, "ZZ3"), ("outside_area", OUT, "ZZ3"), kind="hostile"),
+    spec("merged_to_the_end_activities", BG, merged_range(ACT, "D20:XFD1048576"),
+         ("merged_cells", ACT, "D20"), kind="hostile", note="a merged range of 17 billion cells"),
+    Spec("merged_to_the_end_cover", "hostile", FR, merged_range(COV, "D20:XFD1048576"), [], rows={COV: 1},
+         note="outside the cells read: accepted, without expanding the range"),
+    hostile("cells_without_reference", BG, unreferenced_cells(ACT, 5000, 16384), "unreadable",
+            note="16,384 cells placed by order in row 5000: the sandbox's memory limit refuses it"),
+    hostile("utf16_entity_declaration", BG, utf16_declaration, "damaged"),
+    hostile("zip_headers_lie_about_sizes", BG, lying_sizes, "damaged"),
+    Spec("huge_shared_strings", "hostile", RO, huge_shared_strings(500, 32_767), [], rows={ACT: 3},
+         note="16 MB of 32,767-character strings, none used"),
+    Spec("three_thousand_sheets", "hostile", IT, many_sheets(3000), [], rows={ACT: 2},
+         note="3,000 empty sheets more: ignored, with a warning each"),
+    Spec("deeply_nested_xml", "hostile", GR, deep_nesting(100_000), [], rows={ACT: 2},
+         note="an extension nested 100,000 levels deep"),
     # -- saved again by LibreOffice --------------------------------------------------------------
     resave("lo_sum_sex", of="sum_sex"),
     resave("lo_template_version_old", of="template_version_old",

@@ -40,7 +40,7 @@ def x(n: int) -> str:
 @dataclass(frozen=True)
 class Case:
     id: str
-    suffix: str  # csv | parquet
+    suffix: str  # csv | parquet | xlsx
     make: Callable[[Path], None]  # writes the file at the path given
     rule: str | None
     cell: str = ""
@@ -111,6 +111,23 @@ def _varint(n: int) -> bytes:
     return bytes([*out, n])
 
 
+def workbook(*cells: tuple[int, int, str]) -> Callable[[Path], None]:
+    """A register workbook: the header and a row, and more text cells at (row, column), 0-based."""
+
+    def make(path: Path) -> None:
+        import xlsxwriter
+
+        wb = xlsxwriter.Workbook(str(path))
+        sheet = wb.add_worksheet("Register")
+        for row, values in enumerate([HEADER, ROW]):
+            sheet.write_row(row, 0, values)
+        for row, column, value in cells:
+            sheet.write_string(row, column, value)
+        wb.close()
+
+    return make
+
+
 def good(path: Path) -> None:
     rows = [ROW, ["P2", *ROW[1:3], "male", "under_18", "no"], ["P3", *ROW[1:3], "female", "over_60", "yes"]]
     path.write_bytes(line(*HEADER) + b"".join(line(*r) for r in rows))
@@ -174,6 +191,10 @@ CASES = [
          note="a quote opened on line 3 and never closed"),
     Case("binary", "csv", text(lambda: bytes(range(11, 256)) * 4000), "register_unreadable",
          note="random bytes after the header"),
+    Case("far_cell_workbook", "xlsx", workbook((1_048_575, 16_383, "x")), "outside_area", "XFD1048576",
+         note="one value in the last cell of a register workbook: a grid of 17 billion cells"),
+    Case("far_column_workbook", "xlsx", workbook((5, 30, "x")), "outside_area", "AE6",
+         note="a value in column AE, far right of the register's columns"),
 ]
 
 
