@@ -64,13 +64,36 @@ def workbooks(registry: Registry, demo_dir: Path, out: Path, rounds: int = 10) -
 @contextlib.contextmanager
 def production_server(db: Path, workers: int = 3):
     """gunicorn with the project's settings on a free port, its own database; yields the URL."""
+    with gunicorn(db, workers) as (url, _master):
+        yield url
+
+
+@contextlib.contextmanager
+def gunicorn(db: Path, workers: int = 3):
+    """The production server; yields its URL and its master process."""
     port = free_port()
     env = {**os.environ, "MVH_DB": str(db), "MVH_BIND": f"127.0.0.1:{port}",
            "MVH_WORKERS": str(workers), "MVH_INSECURE_COOKIES": "1"}  # plain http on 127.0.0.1
     url = f"http://127.0.0.1:{port}"
     with running([sys.executable, "-m", "gunicorn", "-c", "dashboard/gunicorn.conf.py",
-                  "dashboard.wsgi:server"], env, f"{url}/healthz", ROOT):
-        yield url
+                  "dashboard.wsgi:server"], env, f"{url}/healthz", ROOT) as master:
+        yield url, master
+
+
+def worker_pids(master) -> set[int]:
+    """The worker processes of a gunicorn master (a worker that died is replaced by a new pid)."""
+    return set(children(master.pid))
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of `pid`, whichever of its threads started them."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
 
 
 class Browser:
@@ -89,15 +112,16 @@ class Browser:
         self.opener.open(f"{self.url}/login", data=data, timeout=60).read()
         self.opener.open(f"{self.url}/_dash-layout", timeout=60).read()  # sets the CSRF cookie
 
-    def upload(self, path: Path) -> tuple[int, str]:
-        """The upload page's callback, in "check and submit" mode: (HTTP status, the verdict)."""
+    def upload(self, path: Path, mode: str = "submit", lang: str = "") -> tuple[int, str]:
+        """The upload page's callback, in "check and submit" (or "check") mode: (HTTP status, the
+        verdict "Loaded as ..." or else the whole answer); messages in `lang`, else the workbook's."""
         contents = "data:application/octet-stream;base64," + base64.b64encode(path.read_bytes()).decode()
         body = {"output": "upload-result.children",
                 "outputs": {"id": "upload-result", "property": "children"},
                 "inputs": [{"id": "upload-payload", "property": "data",
                             "value": {"contents": contents, "filename": path.name}}],
-                "state": [{"id": "upload-mode", "property": "value", "value": "submit"},
-                          {"id": "upload-lang", "property": "value", "value": ""}],
+                "state": [{"id": "upload-mode", "property": "value", "value": mode},
+                          {"id": "upload-lang", "property": "value", "value": lang}],
                 "changedPropIds": ["upload-payload.data"]}
         token = next(c.value for c in self.jar if c.name == "_csrf_token")
         request = urllib.request.Request(f"{self.url}/_dash-update-component", json.dumps(body).encode(),
@@ -106,7 +130,7 @@ class Browser:
             with self.opener.open(request, timeout=600) as response:
                 text = response.read().decode()
                 found = VERDICT.search(text)
-                return response.status, found.group(0) if found else text[:300]
+                return response.status, found.group(0) if found else text
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode()[:300]
 

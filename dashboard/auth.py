@@ -52,13 +52,16 @@ def scope() -> str | None:
 
 def scoped(reg, frame=None, reports: list[dict] | None = None):
     """What a user may see of the countries: for a partner, the registry with its country alone,
-    a frame's rows and quarantine reports of that country; everything for the others."""
+    a frame's rows, and the quarantine reports of that country and of files its accounts sent
+    (a file refused for naming another country is filed under its sender); everything for the
+    others."""
     only = scope()
     if only is None:
         return reg, frame, reports
     return (reg.model_copy(update={"countries": [reg.country(only)]}),
             None if frame is None else frame[frame["country"] == only],
-            None if reports is None else [r for r in reports if r.get("country") == only])
+            None if reports is None else [r for r in reports if only in (r.get("country"),
+                                                                        r.get("uploader_country"))])
 
 
 def address() -> str | None:
@@ -203,11 +206,23 @@ def _guard():
             return flask.jsonify(error="Log in first: your session has ended."), 401
         return flask.redirect(flask.url_for("login", next=flask.request.full_path.rstrip("?")))
     if path.endswith("/_dash-update-component") and flask.request.method == "POST":
-        body = flask.request.get_json(silent=True) or {}
+        body = _body()
+        if not isinstance(body, dict):
+            return flask.jsonify(error="Refused: this request is not shaped as the page sends it. "
+                                       "Reload the page."), 400
         if not callback_allowed(user, body):
             audit("denied", "callback " + json.dumps(_outputs(body))[:200])
             return flask.jsonify(error="Your account may not do this."), 403
     return None
+
+
+def _body() -> object:
+    """A callback request's JSON, or None when it is not JSON (or nested past what Python
+    parses)."""
+    try:
+        return flask.request.get_json(silent=True)
+    except RecursionError:
+        return None
 
 
 def _headers(response: flask.Response) -> flask.Response:

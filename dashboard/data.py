@@ -12,7 +12,6 @@ import copy
 import functools
 import json
 from contextlib import contextmanager
-from pathlib import Path
 
 import pandas as pd
 
@@ -146,27 +145,13 @@ def findings() -> pd.DataFrame:
 
 @kept
 def rejected() -> list[dict]:
-    """The rejected files: each quarantine report (file_name, sha256, rejected_at, findings) with
-    the country and quarter it is for, when they can be told."""
+    """The rejected files: each quarantine report (file_name, sha256, rejected_at, findings,
+    uploaded_by) with the country and quarter it is filed under ("" when they could not be
+    told, or when its sender may not report for the country it names: see
+    pipelines/quarantine.py). A quarantined file is never opened here: it is untrusted."""
     folder = db.quarantine_dir()
-    reports = []
-    for path in sorted(folder.glob("*.json")) if folder.exists() else []:
-        report = json.loads(path.read_text("utf-8"))
-        if not report.get("country") or not report.get("quarter"):
-            kept = next((p for p in folder.glob(f"{path.stem}.*") if p.suffix != ".json"), None)
-            report["country"], report["quarter"] = _placed(kept) if kept else ("", "")
-        reports.append(report)
-    return reports
-
-
-@functools.lru_cache(maxsize=256)
-def _placed(kept: Path) -> tuple[str, str]:
-    """Country and quarter of a quarantined workbook, from its cover or stamp. The file is named by
-    its hash, so it never changes and the answer is kept."""
-    from pipelines import read
-
-    book = read.read(kept, registry.get())
-    return book.country, book.quarter
+    return [json.loads(path.read_text("utf-8")) for path in sorted(folder.glob("*.json"))] \
+        if folder.exists() else []
 
 
 def counted(entity: str, as_of: str, country: str | None = None) -> dict[tuple[str, str], list[str]]:

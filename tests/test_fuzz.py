@@ -255,7 +255,6 @@ def test_every_callback_answers_wrongly_typed_values(app, client):
     assert not failures, f"{len(failures)} failure(s):\n" + "\n".join(failures[:40])
 
 
-@pytest.mark.xfail(strict=False, reason="upload page hardened separately")
 def test_the_upload_callbacks_answer_wrongly_typed_values(app, client):
     failures = fuzz_callbacks(app, client, upload=True)
     assert not failures, f"{len(failures)} failure(s):\n" + "\n".join(failures[:40])
@@ -305,7 +304,6 @@ def test_callback_requests_of_the_wrong_shape_are_refused(client):
                                            "it. Reload the page.")
 
 
-@pytest.mark.xfail(strict=False, reason="the access guard reads the body first: hardened separately")
 def test_callback_bodies_that_are_no_object_are_refused(client):
     failures = posted(client, ["x", 5, [{"outputs": 1}]], [b"[" * 100_000])
     assert not failures, f"{len(failures)} failure(s):\n" + "\n".join(failures)

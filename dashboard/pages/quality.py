@@ -1,5 +1,6 @@
 """Data quality: which figures are doubtful? Findings by country and quarter — the warnings kept
-with accepted workbooks (awaiting review) and the errors that got files rejected.
+with accepted workbooks (awaiting review) and the errors that got files rejected — and the list
+of refused uploads with their senders.
 /quality?country=AT&quarter=2023-Q3 lists the findings of one country and quarter.
 """
 
@@ -48,6 +49,13 @@ def layout(country: str | None = None, quarter: str | None = None, **_query) -> 
         html.Section([
             html.H2("Findings" + "".join(f", {x}" for x in (country, quarter) if x)),
             ui.table("quality-findings", shown, pinned=("country",)),
+        ], className="panel"),
+        html.Section([
+            html.H2("Refused uploads"),
+            html.P("Every file that was refused, with who sent it: a file an account sent for a "
+                   "country it does not report for is listed here only, never on that country's "
+                   "pages.", className="muted"),
+            ui.table("quality-refused", tables.refused_uploads(rejected), pinned=("rejected_at",)),
         ], className="panel"),
     ])
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import logging
 
 import dash
 import flask
@@ -21,15 +22,20 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html,
 
 from dashboard import auth
 from dashboard.ui import status_badge
-from pipelines import accounts, annotate, check, container, ingest, registry, template, uploads
+from pipelines import check, container, ingest, registry, template, uploads
 from pipelines.findings import Finding
 from pipelines.ingest import ANNOTATED_SUFFIX
 
 dash.register_page(__name__, path="/upload", name="Upload", title="Upload", order=9,
                    access="partner")
 
-MAX_UPLOAD_MB = container.MAX_FILE_BYTES // (1024 * 1024)
+MAX_UPLOAD_MB = container.MAX_FILE_BYTES // container.MB
 SUBMIT, CHECK = "submit", "check"
+log = logging.getLogger(__name__)
+STORAGE_FAILED = ("The server cannot store files at the moment (its storage is full or read-only). "
+                  "{filename} is kept if it could be and will be loaded once the storage is fixed; "
+                  "if it is not on the Submissions page tomorrow, upload it again. The coordination "
+                  "has been told.")
 
 
 def layout(**_query) -> html.Div:
@@ -97,7 +103,7 @@ clientside_callback(
         if (!contents) {{ return [keep, keep, null]; }}
         const bytes = Math.floor((contents.length - contents.indexOf(',') - 1) * 3 / 4);
         if (bytes > {MAX_UPLOAD_MB * 1024 * 1024}) {{
-            const mb = (bytes / 1048576).toFixed(1);
+            const mb = (Math.ceil(bytes * 10 / 1048576) / 10).toFixed(1);  // never shown as the limit
             return [filename + ' is ' + mb + ' MB: the limit is {MAX_UPLOAD_MB} MB. Remove images '
                     + 'or unused sheets, save it again and upload it again.',
                     keep, null];
@@ -113,17 +119,28 @@ clientside_callback(
 @callback(Output("upload-result", "children"), Input("upload-payload", "data"),
           State("upload-mode", "value"), State("upload-lang", "value"), prevent_initial_call=True)
 def _upload(payload: dict | None, mode: str, lang: str):
-    if not payload or auth.current() is None:
+    if not isinstance(payload, dict) or auth.current() is None:
         return no_update
+    reg = registry.get()
+    mode = CHECK if mode == CHECK else SUBMIT  # anything else sent is taken as the default
+    lang = lang if isinstance(lang, str) and lang in reg.languages else ""
+    filename = payload.get("filename")
+    filename = filename[:255] if isinstance(filename, str) and filename.strip() else "upload.xlsx"
+    try:
+        answer = _answer(payload, mode, lang, filename)
+    except OSError:
+        log.exception("storing or loading the upload %r failed", filename)
+        auth.audit("upload_failed", filename, "storage full or read-only")
+        answer = html.P([status_badge(reg, "off_track"), " " + STORAGE_FAILED.format(filename=filename)],
+                        id="upload-verdict")
     # keyed by the moment of the drop: the answer is drawn (and announced) again even when the
     # same file gives the same answer
-    return html.Div(_answer(payload, mode, lang), key=str(payload.get("at", "")))
+    return html.Div(answer, key=str(payload.get("at", "")))
 
 
-def _answer(payload: dict, mode: str, lang: str):
+def _answer(payload: dict, mode: str, lang: str, filename: str):
     user = auth.current()
     reg = registry.get()
-    filename = str(payload.get("filename") or "upload.xlsx")
     try:
         data = base64.b64decode(str(payload.get("contents", "")).split(",", 1)[-1], validate=True)
     except (binascii.Error, ValueError):
@@ -138,23 +155,28 @@ def _answer(payload: dict, mode: str, lang: str):
         auth.audit("check", filename, f"{result.book.country} {result.book.quarter}".strip())
         _remember(result.annotated)
         return _report(reg, filename, result.localised(reg), None, result.annotated)
-    _job, outcome = uploads.submit(kept, reg, user.username, country)
+    _job, outcome = uploads.submit(kept, reg, user.username, country, file_name=filename,
+                                   address=auth.address())
     if outcome is None:
         auth.audit("upload_queued", filename)
         return html.P([status_badge(reg, "at_risk"), f" {filename}: received and kept; the database "
                        "is busy, so it waits in the queue and will be loaded within minutes. "
                        "Its findings will then be on the Data quality page."], id="upload-verdict")
-    accounts.record_ingest(user.username, outcome["status"], outcome.get("country", ""),
-                           outcome.get("quarter", ""), outcome.get("version"), filename, auth.address())
     found = [Finding(**{**f, "params": tuple(f["params"].items())}) for f in outcome["findings"]]
     lang = lang or outcome.get("language") or "en"
-    annotated = None
-    if found and not container.check(data):
-        annotated = annotate.write(kept, kept.with_name(kept.stem + ANNOTATED_SUFFIX), found, lang, reg)
-        uploads.scrub(annotated, outcome.get("register_sheet"))
+    annotated = _marked(kept, found, lang, outcome.get("register_sheet"))
     _remember(annotated)
     rows = check.Checked(None, found, lang, annotated).localised(reg)
     return _report(reg, filename, rows, outcome, annotated)
+
+
+def _marked(kept, found: list[Finding], lang: str, register_sheet: str | None):
+    """The partner's workbook with its findings marked, or None (nothing to mark, or a file that
+    can't be marked cheaply)."""
+    annotated = check.marked_copy(kept, kept.with_name(kept.stem + ANNOTATED_SUFFIX), found, lang,
+                                  registry.get()) if found else None
+    uploads.scrub(annotated, register_sheet)
+    return annotated
 
 
 def _remember(annotated) -> None:
@@ -211,9 +233,11 @@ def _download_annotated(_clicks):
           State("upload-template-country", "value"), State("upload-template-quarter", "value"),
           State("upload-template-lang", "value"), prevent_initial_call=True)
 def _download_template(_clicks, country: str, quarter: str, lang: str):
-    user = auth.current()
-    if user is None or not country or not user.may_upload_for(country):
+    user, reg = auth.current(), registry.get()
+    offered = country in [c.code for c in reg.countries] and quarter in reg.quarters \
+        and lang in ("", None, *reg.languages)  # only values the page's own lists offer
+    if user is None or not offered or not user.may_upload_for(country):
         return no_update
     buffer = io.BytesIO()
-    template.build(registry.get(), country, quarter, lang or None).save(buffer)
+    template.build(reg, country, quarter, lang or None).save(buffer)
     return dcc.send_bytes(buffer.getvalue(), f"MVH_{country}_{quarter}.xlsx")
