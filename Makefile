@@ -57,9 +57,9 @@ system-deps: ## Install Chromium and LibreOffice for the browser and file tests,
 	SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	$$SUDO apt-get update -q && $$SUDO apt-get install -y -q $(SYSTEM_PACKAGES)
 
-test: setup system-deps ## Run every test (unit, files, database, headless Chromium)
+test: setup system-deps ## Run every test (unit, files, database, headless Chromium), two at a time
 	@echo "==> running the tests"
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: setup ## Check style with ruff
 	$(BIN)/ruff check pipelines dashboard tests bench

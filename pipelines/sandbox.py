@@ -6,8 +6,8 @@ stray far cell), exhaust its memory or run for minutes. So every step that parse
 file (reading, validating, writing the marked copy) runs through `run`, in a child process:
 - forked from a fork server (multiprocessing's "forkserver": a fresh interpreter started once
   per process, holding no DuckDB connection or other state of the parent) that has imported
-  great-expectations and run it once (pipelines/sandbox_warm.py), so a child is ready at once,
-  even the one that replaces a child that died; children are kept and reused;
+  great-expectations and, in a server, run it once (pipelines/sandbox_warm.py), so a child is
+  ready at once, even the one that replaces a child that died; children are kept and reused;
 - limited to MVH_SANDBOX_MB megabytes of address space above what it holds when it starts
   (default 1024) and, per call, to a time that grows with the file's size (MVH_SANDBOX_SECONDS,
   default 20, plus one second per MB);
@@ -158,8 +158,9 @@ def peak_mb() -> float:
 
 
 def warm() -> None:
-    """Start the fork server and a child now (a server does this when it starts, so that the
-    first upload does not wait for great-expectations to be imported)."""
+    """Start the fork server, warmed on a blank template, and a child now (a server does this when
+    it starts, so that no upload waits for great-expectations to be imported or warmed)."""
+    os.environ["MVH_SANDBOX_WARM"] = "1"  # read by the fork server when it starts
     _POOL.give_back(_POOL.take())
 
 

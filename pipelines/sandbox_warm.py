@@ -1,10 +1,13 @@
-"""Imported once by the sandbox's fork server (pipelines/sandbox.py): what every child needs,
-loaded and run once on a blank template (read, validated, marked), so that a child forked
-from it answers its first call as fast as its hundredth."""
+"""Imported once by the sandbox's fork server (pipelines/sandbox.py): what every child needs.
+great-expectations is imported here, once. In a server (`sandbox.warm()` sets MVH_SANDBOX_WARM)
+a blank template is also read, validated and marked once, so that a child forked from it
+answers its first call as fast as its hundredth; a command that checks one file skips that."""
 
 import os
 import tempfile
 from pathlib import Path
+
+import great_expectations  # noqa: F401 - seconds to import: once, here
 
 from pipelines import annotate, read, registry, template, validate
 
@@ -21,4 +24,5 @@ def _warm() -> None:
         annotate.write(blank, Path(folder) / "marked.xlsx", found, "en", reg)
 
 
-_warm()
+if os.environ.get("MVH_SANDBOX_WARM") == "1":
+    _warm()

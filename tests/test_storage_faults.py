@@ -5,6 +5,7 @@ database as it was and readable, and uploads work again once there is room."""
 from __future__ import annotations
 
 import os
+import re
 
 from tests.conftest import fill, remount
 from tests.dash_client import login, render, text
@@ -38,7 +39,7 @@ def test_a_disk_that_fills_up_while_uploading(app, data_folder, demo_dir, reg, t
         assert "Submissions" in text(render(client, "/submissions"))
     (data_folder / "filler").unlink()
     answer = shown(upload(client, payload_of(correction(demo_dir, reg, tmp_path)), "submit"))
-    assert "Loaded as BG 2023-Q4 version 2" in answer or "nothing changed" in answer, answer[:1500]
+    assert re.search(r"Loaded as BG 2023-Q4 version \d|nothing changed", answer), answer[:1500]
     after = snapshot(data_folder / "mvh.duckdb")["counts"]["submissions"]
     assert after == before["counts"]["submissions"] + 1
 
