@@ -52,14 +52,16 @@ def past(registry: Registry, db_path: Path | str | None) -> history.History:
 
 
 def check(path: Path, registry: Registry, db_path: Path | str | None = None, lang: str | None = None,
-          annotated: Path | None = None, uploader_country: str | None = None) -> Checked:
+          annotated: Path | None = None, uploader_country: str | None = None,
+          mark_clean: bool = True) -> Checked:
+    """Read, validate and (unless it has no findings and not `mark_clean`) mark a workbook."""
     try:
         checked = sandbox.run(examine, path, registry, past(registry, db_path), lang, uploader_country,
                               timeout=sandbox.seconds_for(path.stat().st_size))
     except sandbox.Refused as refused:
         book = read.unreadable(path, str(refused))
         return Checked(book, book.findings, lang or "en", None)
-    if checked.book.sheets:
+    if checked.book.sheets and (checked.findings or mark_clean):
         target = annotated or path.with_name(path.stem + ANNOTATED_SUFFIX)
         checked.annotated = marked_copy(path, target, checked.findings, checked.lang, registry)
     return checked

@@ -149,7 +149,7 @@ def _answer(payload: dict, mode: str, lang: str, filename: str):
     country = None if user.has("manager") else user.country
     if mode == CHECK:
         result = check.check(kept, reg, lang=lang or None, uploader_country=country,
-                             annotated=kept.with_name(kept.stem + ANNOTATED_SUFFIX))
+                             annotated=kept.with_name(kept.stem + ANNOTATED_SUFFIX), mark_clean=False)
         for path in (kept, result.annotated):
             uploads.scrub(path, ingest.register_sheet(result.book, reg))
         auth.audit("check", filename, f"{result.book.country} {result.book.quarter}".strip())
