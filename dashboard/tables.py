@@ -229,17 +229,17 @@ def all_findings(warnings: pd.DataFrame, rejected: list[dict]) -> pd.DataFrame:
 
 
 def refused_uploads(rejected: list[dict]) -> pd.DataFrame:
-    """One row per rejected file, newest first: when, which file, who sent it (and the country
-    the account reports for), the country and quarter the file names, its errors and the first."""
-    rows = [{"rejected_at": r.get("rejected_at", ""), "file_name": r["file_name"],
+    """One row per rejected file, newest first: when, which file, who sent it, its first error,
+    the country the account reports for, the country and quarter the file names, its errors."""
+    rows = [{"rejected_at": str(r.get("rejected_at", ""))[:16].replace("T", " "), "file_name": r["file_name"],
              "sent_by": r.get("uploaded_by") or "command line",
+             "first_error": next((f["message"] for f in r["findings"] if f["severity"] == "error"), ""),
              "sender_country": r.get("uploader_country") or "",
              "for_country": r.get("named_country", r.get("country", "")), "quarter": r.get("quarter", ""),
-             "errors": sum(f["severity"] == "error" for f in r["findings"]),
-             "first_error": next((f["message"] for f in r["findings"] if f["severity"] == "error"), "")}
+             "errors": sum(f["severity"] == "error" for f in r["findings"])}
             for r in rejected]
-    columns = ["rejected_at", "file_name", "sent_by", "sender_country", "for_country", "quarter", "errors",
-               "first_error"]
+    columns = ["rejected_at", "file_name", "sent_by", "first_error", "sender_country", "for_country",
+               "quarter", "errors"]
     return pd.DataFrame(rows, columns=columns).sort_values("rejected_at", ascending=False, ignore_index=True)
 
 
