@@ -232,7 +232,7 @@ def refused_uploads(rejected: list[dict]) -> pd.DataFrame:
     """One row per rejected file, newest first: when, which file, who sent it, its first error,
     the country the account reports for, the country and quarter the file names, its errors."""
     rows = [{"rejected_at": str(r.get("rejected_at", ""))[:16].replace("T", " "), "file_name": r["file_name"],
-             "sent_by": r.get("uploaded_by") or "command line",
+             "sent_by": r["uploaded_by"] or "command line" if "uploaded_by" in r else "not recorded",
              "first_error": next((f["message"] for f in r["findings"] if f["severity"] == "error"), ""),
              "sender_country": r.get("uploader_country") or "",
              "for_country": r.get("named_country", r.get("country", "")), "quarter": r.get("quarter", ""),

@@ -141,3 +141,19 @@ def test_answers_are_kept_until_the_database_changes(tmp_path, monkeypatch):
     db.write_bytes(b"second, written by the ingest")
     os.utime(db, ns=(1, 1))
     assert reader(1) == {"rows": [1]} and calls == [1, 1]
+
+
+def test_refused_uploads_name_their_sender_newest_first():
+    finding = {"severity": "error", "message": "This workbook is for BG, but you report for RO."}
+    reports = [{"file_name": "old.xlsx", "rejected_at": "2023-01-05T10:00:00", "findings": []},
+               {"file_name": "cli.xlsx", "rejected_at": "2023-02-05T10:00:00", "uploaded_by": None,
+                "findings": []},
+               {"file_name": "BG.xlsx", "rejected_at": "2023-03-05T10:00:59", "uploaded_by": "partner-ro",
+                "uploader_country": "RO", "country": "", "named_country": "BG", "quarter": "2023-Q1",
+                "findings": [finding, {**finding, "message": "second"}]}]
+    frame = tables.refused_uploads(reports)
+    assert frame.to_dict("records")[0] == {
+        "rejected_at": "2023-03-05 10:00", "file_name": "BG.xlsx", "sent_by": "partner-ro",
+        "first_error": "This workbook is for BG, but you report for RO.", "sender_country": "RO",
+        "for_country": "BG", "quarter": "2023-Q1", "errors": 2}
+    assert list(frame["sent_by"]) == ["partner-ro", "command line", "not recorded"]
