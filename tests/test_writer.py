@@ -86,7 +86,8 @@ def test_a_queued_upload_left_by_a_crash_is_ingested_by_the_next_writer(tmp_path
     db = tmp_path / "mvh.duckdb"
     kept = uploads.keep((demo_dir / "IT_2022-Q4.xlsx").read_bytes(), "IT_2022-Q4.xlsx", db)
     job = uploads.enqueue(kept, "partner-it", "IT", db)  # queued, then the request died
-    assert uploads.drain(reg, db) == 1
+    with using(db):  # its outcome audited beside this database
+        assert uploads.drain(reg, db) == 1
     assert uploads.result(job, db)["status"] == "accepted"
     result = mvh("integrity", db=db)
     assert "1 submission(s): whole" in result.stdout
@@ -100,7 +101,8 @@ def test_queued_uploads_are_ingested_together_and_a_broken_one_stops_no_other(tm
             uploads.enqueue(tmp_path / "vanished.xlsx", "partner-fr", "FR", db),
             uploads.enqueue(kept[1], "partner-at", "AT", db),  # Bulgaria's file, from Austria's account
             uploads.enqueue(kept[2], "manager", None, db)]
-    assert uploads.drain(reg, db) == 4
+    with using(db):
+        assert uploads.drain(reg, db) == 4
     answers = [uploads.result(job, db) for job in jobs]
     assert [a["status"] for a in answers] == ["accepted", "failed", "rejected", "accepted"]
     assert [f["rule"] for f in answers[2]["findings"]] == ["uploader_country"]
