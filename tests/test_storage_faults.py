@@ -29,16 +29,17 @@ def test_a_disk_that_fills_up_while_uploading(app, data_folder, demo_dir, reg, t
     client = app.server.test_client()
     assert login(client, "manager").status_code == 302
     before = snapshot(data_folder / "mvh.duckdb")
+    workbook = payload_of(correction(demo_dir, reg, tmp_path))  # the same bytes each time
     fill(data_folder)
     for room in (0, 256 * 1024):  # nothing left; room for the upload, none for the database's copy
         os.truncate(data_folder / "filler", os.path.getsize(data_folder / "filler") - room)
-        answer = shown(upload(client, payload_of(correction(demo_dir, reg, tmp_path)), "submit"))
+        answer = shown(upload(client, workbook, "submit"))
         assert FULL in answer, answer[:1500]
         assert leftovers(data_folder) == []
         assert snapshot(data_folder / "mvh.duckdb") == before
         assert "Submissions" in text(render(client, "/submissions"))
     (data_folder / "filler").unlink()
-    answer = shown(upload(client, payload_of(correction(demo_dir, reg, tmp_path)), "submit"))
+    answer = shown(upload(client, workbook, "submit"))  # loaded now, with the job kept when it failed
     assert re.search(r"Loaded as BG 2023-Q4 version \d|nothing changed", answer), answer[:1500]
     after = snapshot(data_folder / "mvh.duckdb")["counts"]["submissions"]
     assert after == before["counts"]["submissions"] + 1
