@@ -98,7 +98,8 @@ def test_a_partner_submits_its_workbook_and_it_counts(browser, own_server, demo_
     page.set_input_files("#upload-file input[type=file]", str(demo_dir / "BG_2023-Q4.xlsx"))
     page.wait_for_function("!document.querySelector('#upload-verdict').textContent.includes('waiting')",
                            timeout=60_000)
-    assert "the workbook was not loaded" in page.inner_text("#upload-verdict")
+    page.wait_for_selector("#upload-verdict", state="visible")  # the loading overlay gone
+    assert "the workbook was not loaded" in page.locator("#upload-verdict").text_content()
     assert "RO" in page.inner_text("#upload-findings")  # says whose country the account may submit for
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM submissions WHERE country = 'BG'").fetchone() == (0,)

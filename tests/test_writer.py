@@ -161,7 +161,7 @@ def test_an_ingest_killed_at_random_moments_leaves_the_database_whole(tmp_path, 
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert child.stdout.readline().strip() == "ready", child.stderr.read()
         try:
-            child.wait(timeout=chance.uniform(0.05, 4.0))
+            child.wait(timeout=chance.uniform(0.05, 5.0))
             pytest.fail(f"the ingest ended before it was killed: {child.stderr.read()}")
         except subprocess.TimeoutExpired:
             child.send_signal(signal.SIGKILL)
@@ -174,7 +174,7 @@ def test_an_ingest_killed_at_random_moments_leaves_the_database_whole(tmp_path, 
             assert whole(writer.work_path(db), reg) == [], f"after kill {killed}"
             with duckdb.connect(str(db), read_only=True) as con:
                 loaded.append(con.execute("SELECT count(*) FROM submissions").fetchone()[0])
-    assert len(set(loaded)) >= 5, loaded  # the kills landed at many points of the ingest
+    assert len(set(loaded)) >= 4, loaded  # the kills landed at many points of the ingest
     ingest.ingest([demo_dir], reg, db)  # the rest, to the end
     assert whole(db, reg, deep=True) == []
     with duckdb.connect(str(db), read_only=True) as con, \
