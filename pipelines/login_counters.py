@@ -38,9 +38,13 @@ def unlock(username: str) -> int:
 def writable() -> bool:
     """Whether failed logins can be counted now: a write to the counters' table succeeds (not
     when the data folder is read-only or full)."""
+    return _succeeds("INSERT OR REPLACE INTO login_counters VALUES ('probe', 0, 0)")
+
+
+def _succeeds(sql: str) -> bool:
     try:
         with accounts.connect() as con:
-            con.execute("INSERT OR REPLACE INTO login_counters VALUES ('probe', 0, 0)")
+            con.execute(sql)
     except sqlite3.Error:
         return False
     return True
@@ -86,12 +90,7 @@ class AccountsStorage(Storage):
         return row[1] if row else time.time()
 
     def check(self) -> bool:
-        try:
-            with accounts.connect() as con:
-                con.execute("SELECT 1 FROM login_counters LIMIT 1")
-        except sqlite3.Error:
-            return False
-        return True
+        return _succeeds("SELECT 1 FROM login_counters LIMIT 1")
 
     def reset(self) -> int:
         with accounts.connect() as con:

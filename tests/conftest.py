@@ -85,6 +85,15 @@ def demo_db(tmp_path_factory, reg, demo_dir) -> Path:
 
 
 @pytest.fixture
+def db(tmp_path, monkeypatch) -> Path:
+    """A database location with the test accounts beside it, set as $MVH_DB for the test."""
+    path = tmp_path / "mvh.duckdb"
+    monkeypatch.setenv("MVH_DB", str(path))
+    add_accounts(path)
+    return path
+
+
+@pytest.fixture
 def db_path(tmp_path) -> Path:
     """A fresh, empty database location for a test that writes."""
     return tmp_path / "processed" / "mvh.duckdb"

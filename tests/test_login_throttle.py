@@ -15,23 +15,13 @@ import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from bench.upload_load import production_server
 from pipelines import accounts
 from pipelines.login_counters import AccountsStorage
 from tests.conftest import mvh
-from tests.dash_client import add_accounts, client_at, login
+from tests.dash_client import client_at, login
 
 WRONG = "wrong password"
-
-
-@pytest.fixture
-def db(tmp_path, monkeypatch):
-    path = tmp_path / "mvh.duckdb"
-    monkeypatch.setenv("MVH_DB", str(path))
-    add_accounts(path)
-    return path
 
 
 def counters(db) -> dict[str, int]:

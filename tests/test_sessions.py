@@ -5,21 +5,12 @@ from __future__ import annotations
 
 import sqlite3
 
-import pytest
 from werkzeug.security import generate_password_hash
 
 from dashboard.logins import MAX_AGE
 from pipelines import accounts
 from tests.conftest import mvh
-from tests.dash_client import add_accounts, client_at, login, using
-
-
-@pytest.fixture
-def db(tmp_path, monkeypatch):
-    path = tmp_path / "mvh.duckdb"
-    monkeypatch.setenv("MVH_DB", str(path))
-    add_accounts(path)
-    return path
+from tests.dash_client import client_at, login, using
 
 
 def logged_in_with_a_copy(app, username: str = "partner-bg", address: str = "127.0.0.1"):
