@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import duckdb
 import pytest
 
@@ -94,3 +97,13 @@ def test_status_rule(value, target, planned, expected):
 def test_as_of_outside_the_project_is_refused(con, reg):
     with pytest.raises(ValueError, match="outside the project period"):
         kpis.compute(con, reg, "2025-Q1")
+
+
+def test_every_quarter_as_recorded(con, reg):
+    """`mvh kpis --json` of every quarter of the demo project, exactly as recorded in
+    tests/fixtures/demo_kpis.json: a change of layout or of how a rule is written must not move
+    a single figure. Regenerate the file only for a deliberate change of the demo data or rules."""
+    recorded = json.loads((Path(__file__).parent / "fixtures" / "demo_kpis.json").read_text("utf-8"))
+    assert list(recorded) == reg.quarters
+    for quarter, rows in recorded.items():
+        assert kpis.as_json(kpis.compute(con, reg, quarter), quarter)["kpis"] == rows, quarter
