@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 
 from bench.upload_load import Browser, children, gunicorn
-from pipelines import annotate, check, demo_data, sandbox
-from pipelines.registry import Registry
+from pipelines import check, demo_data
+from pipelines.declaration.registry import Registry
+from pipelines.intake import annotate, sandbox
 
 FAR = 5.0, 500.0  # seconds, MB
 

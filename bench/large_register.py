@@ -14,8 +14,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import quarters
-from pipelines.registry import Registry
+from pipelines.declaration import quarters
+from pipelines.declaration.registry import Registry
 
 PEOPLE = 300_000
 # one row's values from its number i: cheap integer mixing, the same every run

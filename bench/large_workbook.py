@@ -12,9 +12,9 @@ from pathlib import Path
 
 import xlsxwriter
 
-from pipelines import quarters
-from pipelines.registry import Registry
-from pipelines.template import FIRST_DATA_ROW, HEADER_ROW, STAMP_SHEET
+from pipelines.declaration import quarters
+from pipelines.declaration.registry import Registry
+from pipelines.declaration.template import FIRST_DATA_ROW, HEADER_ROW, STAMP_SHEET
 
 
 def write(path: Path, registry: Registry, rows: int, country: str = "BG", quarter: str = "2022-Q3",

@@ -49,7 +49,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import dashboard, hostile, large_workbook, registers, upload_load  # noqa: E402
-from pipelines import demo_data, kpis, read, registry, validate  # noqa: E402
+from pipelines import demo_data  # noqa: E402
+from pipelines.declaration import registry  # noqa: E402
+from pipelines.intake import read, validate  # noqa: E402
+from pipelines.marts import kpis  # noqa: E402
 
 Row = tuple[str, int, float, float | None, str]  # name, n, ours (s), baseline (s), baseline's name
 

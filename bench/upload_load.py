@@ -23,8 +23,8 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from pipelines import read
-from pipelines.registry import Registry
+from pipelines.declaration.registry import Registry
+from pipelines.intake import read
 from tests.dash_client import free_port, running
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,7 +167,8 @@ def measure(registry: Registry, tmp: Path) -> list[tuple]:
     import statistics
 
     from bench.run import p95
-    from pipelines import accounts, ingest
+    from pipelines import ingest
+    from pipelines.access import accounts
     from tests.dash_client import PASSWORD, using
 
     plan = workbooks(registry, tmp / "raw", tmp / "load-corrections")

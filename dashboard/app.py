@@ -10,7 +10,7 @@ from dash import Dash, dcc, html
 from flask_wtf.csrf import generate_csrf
 
 from dashboard import auth, failures
-from pipelines import registry
+from pipelines.declaration import registry
 
 HERE = Path(__file__).resolve().parent
 

@@ -29,7 +29,8 @@ from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard import logins
-from pipelines import accounts, db
+from pipelines.access import accounts
+from pipelines.store import db
 
 PUBLIC = {"/login", "/healthz", "/_favicon.ico"}
 ASSETS = "/assets/"

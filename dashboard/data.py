@@ -15,7 +15,9 @@ from contextlib import contextmanager
 
 import pandas as pd
 
-from pipelines import db, kpis, people, provenance, registry
+from pipelines.declaration import registry
+from pipelines.marts import kpis, people, provenance
+from pipelines.store import db
 
 
 @contextmanager
@@ -90,7 +92,7 @@ def kpis_at(as_of: str) -> pd.DataFrame:
 
 @kept
 def kpi_rows(kpi_id: str, as_of: str, country: str | None = None) -> pd.DataFrame:
-    """The rows behind a KPI value, with file, version, sheet and cell (pipelines/provenance.py)."""
+    """The rows behind a KPI value, with file, version, sheet and cell (pipelines/marts/provenance.py)."""
     with reading() as con:
         return provenance.rows(con, registry.get(), kpi_id, as_of, country)
 
@@ -104,7 +106,7 @@ def sheet_rows(sheet: str, field: str, as_of: str, country: str | None = None) -
 
 @kept
 def people_counts(as_of: str, country: str | None = None) -> dict[str, pd.DataFrame]:
-    """From the participant registers (pipelines/people.py): per quarter, by sex x age bracket
+    """From the participant registers (pipelines/marts/people.py): per quarter, by sex x age bracket
     (unique participants, each person once) and per country, up to the as-of quarter."""
     reg = registry.get()
     with reading() as con:
@@ -148,7 +150,7 @@ def rejected() -> list[dict]:
     """The rejected files: each quarantine report (file_name, sha256, rejected_at, findings,
     uploaded_by) with the country and quarter it is filed under ("" when they could not be
     told, or when its sender may not report for the country it names: see
-    pipelines/quarantine.py). A quarantined file is never opened here: it is untrusted."""
+    pipelines/store/quarantine.py). A quarantined file is never opened here: it is untrusted."""
     folder = db.quarantine_dir()
     return [json.loads(path.read_text("utf-8")) for path in sorted(folder.glob("*.json"))] \
         if folder.exists() else []

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.tables import persons
-from pipelines.registry import Registry
+from pipelines.declaration.registry import Registry
 
 ACTUAL = "#1f4e79"
 PLANNED = "#9aa5b1"

@@ -3,7 +3,7 @@
 Workers are threaded (gthread) processes. preload_app stays False: a worker must import the app
 after it is forked, never inherit the master's objects (a DuckDB connection inherited through a
 fork silently loses writes). No worker ever opens the database for
-writing except through the writer lock (pipelines/writer.py), so any number of them can boot.
+writing except through the writer lock (pipelines/store/writer.py), so any number of them can boot.
 """
 
 import os

@@ -1,6 +1,6 @@
 """Logging in and out: the login form, throttled failed logins, sessions the server can end.
 
-Failed logins are counted by Flask-Limiter in accounts.sqlite (pipelines/login_counters.py), in
+Failed logins are counted by Flask-Limiter in accounts.sqlite (pipelines/access/login_counters.py), in
 windows of a minute, an hour and a day, so the wait grows with the failures:
 - per client address (an IPv6 client by its /64 network), whatever the account;
 - per account, from addresses that have never logged in to it: someone guessing from elsewhere
@@ -35,7 +35,8 @@ import flask_login
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_wtf.csrf import generate_csrf
 
-from pipelines import accounts, login_counters, registry
+from pipelines.access import accounts, login_counters
+from pipelines.declaration import registry
 
 PER_ADDRESS = "10 per minute; 30 per hour; 100 per day"
 PER_ACCOUNT = "5 per minute; 15 per hour; 40 per day"

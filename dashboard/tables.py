@@ -11,8 +11,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from pipelines.export import SMALL, SUPPRESSED
-from pipelines.registry import Registry
+from pipelines.declaration.registry import Registry
+from pipelines.export.pack import SMALL, SUPPRESSED
 
 # Timeliness of a country's quarter, in the order of the legend: words and a symbol, never colour
 # alone. A quarter's timeliness is that of its first accepted version; later versions supersede it.

@@ -14,7 +14,7 @@ from dash import Input, Output, callback, dcc, html
 
 from dashboard import downloads
 from dashboard.tables import records
-from pipelines.registry import Registry
+from pipelines.declaration.registry import Registry
 
 
 def number(value: float | None) -> str:

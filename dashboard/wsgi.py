@@ -3,7 +3,8 @@
 great-expectations state ever crosses a fork."""
 
 from dashboard.app import create_app
-from pipelines import registry, uploads
+from pipelines import uploads
+from pipelines.declaration import registry
 
 app = create_app()
 server = app.server

@@ -2,7 +2,7 @@
 
 The database, when there is one, is only read (for the checks across quarters and the ids
 reported before); nothing is written to it. The file is read, validated and marked in a
-sandboxed child process (pipelines/sandbox.py); one it cannot read within the limits gets the
+sandboxed child process (pipelines/intake/sandbox.py); one it cannot read within the limits gets the
 finding "unreadable".
 """
 
@@ -13,10 +13,11 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import annotate, db, history, messages, read, sandbox, validate
-from pipelines.findings import Finding
+from pipelines.declaration.registry import Registry
 from pipelines.ingest import ANNOTATED_SUFFIX
-from pipelines.registry import Registry
+from pipelines.intake import annotate, history, messages, read, sandbox, validate
+from pipelines.intake.findings import Finding
+from pipelines.store import db
 
 MARK_SECONDS = 10
 

@@ -14,7 +14,9 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from pipelines import cli_accounts, db, registry
+from pipelines import cli_accounts
+from pipelines.declaration import registry
+from pipelines.store import db
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 app.add_typer(cli_accounts.users, name="users")
@@ -57,7 +59,7 @@ def template(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write.")] = None,
 ) -> None:
     """Write the blank quarterly workbook for a country and quarter."""
-    from pipelines.template import write
+    from pipelines.declaration.template import write
 
     reg = _registry()
     output = output or Path(f"MVH_{country.upper()}_{quarter}.xlsx")
@@ -137,7 +139,8 @@ def ingest(
         if sys.stderr.isatty()
         else (lambda items: items)
     )
-    from pipelines import accounts, uploads
+    from pipelines import uploads
+    from pipelines.access import accounts
 
     queued = uploads.drain(reg, database, timeout=None)  # web uploads left queued come first
     if queued:
@@ -168,7 +171,7 @@ def kpis(
     database: DbOption = None,
 ) -> None:
     """Every KPI overall and per country: value, target, % of target, plan and status."""
-    from pipelines import kpis as k
+    from pipelines.marts import kpis as k
 
     reg = _registry()
     con = _open(database)
@@ -207,7 +210,7 @@ def history(
     database: DbOption = None,
 ) -> None:
     """The versions of a country's quarter: who, when, the cells that changed, the effect on each KPI."""
-    from pipelines import versions
+    from pipelines.marts import versions
 
     reg = _registry()
     country, quarter = country.upper(), quarter.upper()
@@ -287,8 +290,9 @@ def export(
     ] = None,
 ) -> None:
     """Write the EU reporting export pack; the data it uses is frozen as a snapshot."""
-    from pipelines import accounts, export_write
-    from pipelines import snapshot as snap
+    from pipelines.access import accounts
+    from pipelines.export import snapshot as snap
+    from pipelines.export import write as export_write
 
     _use(database)
     reg = _registry()
@@ -314,8 +318,8 @@ def integrity(
     deep: Annotated[bool, typer.Option(help="Also re-read every stored file and compare its rows.")] = False,
 ) -> None:
     """Check that the database is whole: each submission fully in or out, its bytes kept."""
-    from pipelines import integrity as check_db
-    from pipelines import writer
+    from pipelines.store import integrity as check_db
+    from pipelines.store import writer
 
     _use(database)
     with writer.writing(database):  # a killed writer's committed work is published first
@@ -335,7 +339,7 @@ def integrity(
 @app.command()
 def snapshots(database: DbOption = None) -> None:
     """List the stored export snapshots: id, created at, period, as-of quarter, submissions."""
-    from pipelines import snapshot as snap
+    from pipelines.export import snapshot as snap
 
     root = snap.directory(database)
     stored = snap.listing(root)

@@ -15,7 +15,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines import accounts, db, login_counters, registry
+from pipelines.access import accounts, login_counters
+from pipelines.declaration import registry
+from pipelines.store import db
 
 users = typer.Typer(help="Manage the dashboard's accounts: add, list, disable, enable, set-password, "
                          "unlock.", no_args_is_help=True)

@@ -21,9 +21,9 @@ import re
 import zipfile
 from pathlib import Path
 
-from pipelines import quarters
-from pipelines.registry import Country, Registry
-from pipelines.template import build, fill
+from pipelines.declaration import quarters
+from pipelines.declaration.registry import Country, Registry
+from pipelines.declaration.template import build, fill
 
 MISSING = {("HU", "2022-Q3")}
 # countries whose partners keep a participant register, sent beside each workbook as CSV
@@ -79,7 +79,7 @@ def _write_register(registry: Registry, workbook: Path, country: Country, quarte
     and quarters (codes are drawn from a small pool per kind of person), so unique participants
     are fewer than participations. Same seed, same bytes; its time is the workbook's.
     """
-    from pipelines import read
+    from pipelines.intake import read
 
     activities = read.read(workbook, registry).sheets["activities"].frame
     rows = []

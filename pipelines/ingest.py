@@ -6,10 +6,10 @@ the database is not touched; an accepted file's bytes are stored under files/ an
 in one transaction, as the next version of its country and quarter (superseding earlier ones,
 which stay on record). Files of one call arrive in order of modification time, then name.
 Participant registers given as files (.csv, .parquet, *_register.xlsx) are settled after the
-workbooks of the same call, against their quarter's workbook (pipelines/register_load.py).
-The database is written through the single writer (pipelines/writer.py): one ingest at a time,
+workbooks of the same call, against their quarter's workbook (pipelines/store/register_load.py).
+The database is written through the single writer (pipelines/store/writer.py): one ingest at a time,
 readers see its work when it is published. Every file is read and validated in a sandboxed child
-process (pipelines/sandbox.py): a file that kills or outlasts it is rejected as "unreadable",
+process (pipelines/intake/sandbox.py): a file that kills or outlasts it is rejected as "unreadable",
 and the writer carries on with the next.
 """
 
@@ -20,23 +20,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines import (
-    db,
-    history,
-    load,
-    quarantine,
-    read,
-    redact,
-    register,
-    register_load,
-    sandbox,
-    validate,
-    writer,
-)
-from pipelines import findings as F
-from pipelines.findings import Finding, has_errors
-from pipelines.quarantine import Sender
-from pipelines.registry import Registry
+from pipelines.declaration.registry import Registry
+from pipelines.intake import findings as F
+from pipelines.intake import history, read, register, sandbox, validate
+from pipelines.intake.findings import Finding, has_errors
+from pipelines.store import db, load, quarantine, redact, register_load, writer
+from pipelines.store.quarantine import Sender
 
 ANNOTATED_SUFFIX = ".checked.xlsx"  # copies written by `mvh check`: never ingested from a folder
 
@@ -91,7 +80,7 @@ def ingest(
 ) -> list[Outcome]:
     """Ingest the files; return one outcome per file, in the order they were taken.
 
-    Waits for the writer lock, writes to the working copy and publishes it (pipelines/writer.py).
+    Waits for the writer lock, writes to the working copy and publishes it (pipelines/store/writer.py).
     """
     sender = Sender(uploaded_by, uploader_country)
     with writer.writing(db_path) as work:

@@ -33,10 +33,13 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import accounts, db, ingest, quarantine, redact, sandbox, writer
-from pipelines import findings as F
-from pipelines.quarantine import Sender
-from pipelines.registry import Registry
+from pipelines import ingest
+from pipelines.access import accounts
+from pipelines.declaration.registry import Registry
+from pipelines.intake import findings as F
+from pipelines.intake import sandbox
+from pipelines.store import db, quarantine, redact, writer
+from pipelines.store.quarantine import Sender
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 2  # writers a job may stop before it is set aside
@@ -91,7 +94,7 @@ def _atomic_write(target: Path, data: bytes) -> None:
 
 def scrub(path: Path | None, register_sheet: str | None) -> None:
     """Once a kept upload (or its marked copy) has been checked or ingested, empty its filled
-    participant register sheet: participant codes are never kept (pipelines/redact.py)."""
+    participant register sheet: participant codes are never kept (pipelines/store/redact.py)."""
     if path is not None and register_sheet:
         _atomic_write(path, redact.without_sheet(path.read_bytes(), register_sheet))
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import demo_data, ingest, registry
+from pipelines import demo_data, ingest
+from pipelines.declaration import registry
 from tests.dash_client import PASSWORD, add_accounts, free_port, running
 
 ROOT = Path(__file__).resolve().parent.parent

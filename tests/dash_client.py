@@ -14,7 +14,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from pipelines import accounts, registry
+from pipelines.access import accounts
+from pipelines.declaration import registry
 
 PAGES_OUTPUT = "_pages_content.children"
 

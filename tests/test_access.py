@@ -9,7 +9,7 @@ import sqlite3
 import dash
 import pytest
 
-from pipelines import accounts
+from pipelines.access import accounts
 from tests.dash_client import (
     PAGES_OUTPUT,
     PASSWORD,

@@ -7,7 +7,7 @@ import stat
 import subprocess
 import sys
 
-from pipelines import accounts
+from pipelines.access import accounts
 from tests.conftest import ROOT
 from tests.dash_client import using
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import ingest, read, validate
+from pipelines import ingest
+from pipelines.intake import read, validate
 from tests.conftest import SOFFICE, need
 from tests.corpus.build import SPECS, Case
 

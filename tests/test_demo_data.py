@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from pipelines import demo_data, read
+from pipelines import demo_data
+from pipelines.intake import read
 
 
 def digest(folder) -> dict[str, str]:
@@ -41,7 +42,7 @@ def test_workbooks_are_in_the_partners_language(demo_dir, reg):
 
 
 def test_quarters_shift_across_years():
-    from pipelines import quarters
+    from pipelines.declaration import quarters
 
     assert [quarters.shift("2022-Q4", n) for n in (-4, -1, 0, 1, 5)] == [
         "2021-Q4", "2022-Q3", "2022-Q4", "2023-Q1", "2024-Q1"]

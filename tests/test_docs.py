@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pipelines.registry import ROOT
+from pipelines.declaration.registry import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 MAKEFILE = (ROOT / "Makefile").read_text(encoding="utf-8")

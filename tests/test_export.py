@@ -17,7 +17,8 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.chart import LineChart
 
-from pipelines import ingest, kpis
+from pipelines import ingest
+from pipelines.marts import kpis
 from tests.conftest import SOFFICE, mvh, need
 from tests.workbooks import edited
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from dashboard import figures, tables
-from pipelines import kpis, provenance
+from pipelines.marts import kpis, provenance
 
 
 @pytest.fixture(scope="module")

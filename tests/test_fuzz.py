@@ -16,7 +16,7 @@ import dash
 import pytest
 
 from dashboard.failures import FAILED
-from pipelines import accounts
+from pipelines.access import accounts
 from tests.dash_client import login, render, text, using
 
 SEED = 11

@@ -11,7 +11,9 @@ import time
 import pytest
 
 from bench.upload_load import Browser, gunicorn, worker_pids
-from pipelines import accounts, ingest, messages
+from pipelines import ingest
+from pipelines.access import accounts
+from pipelines.intake import messages
 from tests.conftest import mvh
 from tests.dash_client import PASSWORD, add_accounts, using
 from tests.test_corpus import case_file, snapshot

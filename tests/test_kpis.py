@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import kpis
+from pipelines.marts import kpis
 
 # The demo data of seed 0 as of 2023-Q4: (whole project, per country AT BG FR GR HU IT RO).
 EXPECTED_2023_Q4 = {

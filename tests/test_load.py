@@ -7,7 +7,8 @@ import os
 import duckdb
 import pytest
 
-from pipelines import ingest, kpis
+from pipelines import ingest
+from pipelines.marts import kpis
 from tests.workbooks import copied, edited
 
 TABLES = ["submissions", "cover", "councils", "authorities", "activities", "outreach", "source_cells"]
@@ -80,7 +81,7 @@ def test_accepted_bytes_are_stored_by_hash_with_their_source_cells(reg, demo_dir
 
 def test_a_crash_inside_the_transaction_leaves_nothing(reg, demo_dir, db_path, monkeypatch):
     """A failure half-way through loading a file rolls the whole file back."""
-    from pipelines import load
+    from pipelines.store import load
 
     ingest.ingest([demo_dir / "HU_2022-Q1.xlsx"], reg, db_path)
     before = counts(db_path)

@@ -16,8 +16,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 from bench.upload_load import production_server
-from pipelines import accounts
-from pipelines.login_counters import AccountsStorage
+from pipelines.access import accounts
+from pipelines.access.login_counters import AccountsStorage
 from tests.conftest import mvh
 from tests.dash_client import client_at, login
 

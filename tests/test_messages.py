@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from pipelines import messages
+from pipelines.intake import messages
 
 CATALOGUE = messages.catalogue()
 
@@ -25,10 +25,10 @@ def test_every_message_is_in_every_language(reg, rule):
 
 
 def test_rules_used_in_the_code_are_in_the_catalogue(reg):
-    from pipelines import validate
-    from pipelines.registry import ROOT
+    from pipelines.declaration.registry import ROOT
+    from pipelines.intake import validate
 
-    code = "".join(p.read_text() for p in (ROOT / "pipelines").glob("*.py"))
+    code = "".join(p.read_text() for p in (ROOT / "pipelines").rglob("*.py"))
     used = set(re.findall(r'F\.(?:error|warning)\("(\w+)"', code))
     used |= set(re.findall(r'Unreadable\("(\w+)"\)', code))
     used |= {c.rule for s in reg.template.sheets for c in validate._checks(s, reg)}
@@ -37,7 +37,7 @@ def test_rules_used_in_the_code_are_in_the_catalogue(reg):
 
 
 def test_a_finding_renders_in_the_partners_language(reg):
-    from pipelines import findings as F
+    from pipelines.intake import findings as F
 
     finding = F.error(
         "sum",

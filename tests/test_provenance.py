@@ -6,7 +6,8 @@ import duckdb
 import pytest
 from openpyxl import load_workbook
 
-from pipelines import ingest, kpis, provenance
+from pipelines import ingest
+from pipelines.marts import kpis, provenance
 from tests.workbooks import edited
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from pipelines import container, read
+from pipelines.intake import container, read
 from tests.conftest import SOFFICE, need
 from tests.workbooks import edited
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines import accounts
+from pipelines.access import accounts
 from tests.conftest import fill, remount
 from tests.dash_client import login, render, text
 

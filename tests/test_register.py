@@ -11,7 +11,11 @@ import zipfile
 import duckdb
 import pytest
 
-from pipelines import export, ingest, kpis, people, read, snapshot
+from pipelines import ingest
+from pipelines.export import pack as export
+from pipelines.export import snapshot
+from pipelines.intake import read
+from pipelines.marts import kpis, people
 from tests.conftest import SOFFICE, need
 from tests.workbooks import copied, edited
 
@@ -122,7 +126,7 @@ def test_the_raw_code_is_stored_nowhere(bg, reg, db_path, tmp_path):
     snap = snapshot.load(snapshot.directory(db_path), sid)
     pack = export.build(snap, __import__("datetime").datetime(2024, 1, 1))
     snap.close()
-    from pipelines import export_write
+    from pipelines.export import write as export_write
 
     written = [export_write.write_xlsx(pack, tmp_path / "pack.xlsx"),
                export_write.write_csv_zip(pack, tmp_path / "pack.zip")]
@@ -267,7 +271,7 @@ def test_a_register_sheet_in_the_workbook(demo_dir, reg, db_path, tmp_path):
 
 
 def test_the_participant_key_is_created_once_private_and_outside_the_project(monkeypatch, tmp_path, capsys):
-    from pipelines import pseudonym
+    from pipelines.store import pseudonym
 
     monkeypatch.delenv("MVH_PARTICIPANT_KEY")
     monkeypatch.setenv("HOME", str(tmp_path))
@@ -284,7 +288,7 @@ def test_the_participant_key_is_created_once_private_and_outside_the_project(mon
 def test_a_person_is_a_keyed_hash_of_country_and_code():
     import pandas as pd
 
-    from pipelines import pseudonym
+    from pipelines.store import pseudonym
 
     codes = pd.Series(["AB-12", " ab-12 ", "AB-13", None])
     bg = pseudonym.persons(codes, "BG", b"k" * 32)

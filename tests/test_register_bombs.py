@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import register, register_scan
+from pipelines.intake import register, register_scan
 from tests.corpus.registers import CASES, GOOD, read_each
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from pipelines import registry
-from pipelines.registry import ROOT, RegistryError
+from pipelines.declaration import registry
+from pipelines.declaration.registry import ROOT, RegistryError
 
 
 def test_the_four_stated_targets(reg):

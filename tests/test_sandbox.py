@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from pipelines import read, sandbox
+from pipelines.intake import read, sandbox
 
 
 def test_a_child_answers_and_tells_its_peak_memory(reg, demo_dir):

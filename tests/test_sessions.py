@@ -8,7 +8,7 @@ import sqlite3
 from werkzeug.security import generate_password_hash
 
 from dashboard.logins import MAX_AGE
-from pipelines import accounts
+from pipelines.access import accounts
 from tests.conftest import mvh
 from tests.dash_client import client_at, login, using
 

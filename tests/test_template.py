@@ -7,7 +7,8 @@ import subprocess
 import pytest
 from openpyxl import load_workbook
 
-from pipelines import read, template
+from pipelines.declaration import template
+from pipelines.intake import read
 from tests.conftest import SOFFICE, need
 
 

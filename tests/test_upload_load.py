@@ -9,7 +9,9 @@ import json
 import duckdb
 
 from bench import upload_load
-from pipelines import accounts, ingest, kpis
+from pipelines import ingest
+from pipelines.access import accounts
+from pipelines.marts import kpis
 from tests.dash_client import PASSWORD, using
 
 ROUNDS = 6  # rounds of seven simultaneous uploads: the demo quarters, then corrections

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from openpyxl import load_workbook
 
-from pipelines import read, validate
+from pipelines.intake import read, validate
 from tests.workbooks import copied, edited
 
 DEMO = "BG_2022-Q3.xlsx"

@@ -14,7 +14,10 @@ import threading
 import duckdb
 import pytest
 
-from pipelines import accounts, ingest, integrity, kpis, uploads, writer
+from pipelines import ingest, uploads
+from pipelines.access import accounts
+from pipelines.marts import kpis
+from pipelines.store import integrity, writer
 from tests.conftest import ROOT, mvh
 from tests.dash_client import using
 
@@ -111,7 +114,7 @@ def test_queued_uploads_are_ingested_together_and_a_broken_one_stops_no_other(tm
     assert loaded == [("AT", "2022-Q1", "partner-at"), ("BG", "2022-Q2", "manager")]
 
 
-DRAIN = "import sys; from pipelines import registry, uploads; uploads.drain(registry.get(), sys.argv[1])"
+DRAIN = "import sys; from pipelines import uploads; from pipelines.declaration import registry; uploads.drain(registry.get(), sys.argv[1])"
 
 
 def test_a_job_that_stops_two_writers_is_set_aside_and_the_queue_goes_on(tmp_path, demo_dir, reg):
@@ -143,7 +146,9 @@ def test_a_job_that_stops_two_writers_is_set_aside_and_the_queue_goes_on(tmp_pat
 
 CHILD = """
 import sys, pathlib
-from pipelines import ingest, registry, sandbox
+from pipelines import ingest
+from pipelines.declaration import registry
+from pipelines.intake import sandbox
 sandbox.run(len, "")  # its sandbox started before "ready", so that kills land in the ingest itself
 reg = registry.get()
 print("ready", flush=True)

@@ -9,7 +9,7 @@ import pandas as pd
 from dash import html
 
 from dashboard import ui
-from pipelines import accounts
+from pipelines.access import accounts
 
 dash.register_page(__name__, path="/audit", name="Audit", title="Audit trail", order=11,
                    access="admin")

@@ -13,7 +13,7 @@ from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import data, figures, tables, ui
-from pipelines import registry
+from pipelines.declaration import registry
 
 dash.register_page(__name__, path="/countries", name="Countries", title="Countries", order=1)
 

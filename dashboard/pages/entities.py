@@ -10,7 +10,7 @@ import pandas as pd
 from dash import dcc, html
 
 from dashboard import data, tables, ui
-from pipelines import registry
+from pipelines.declaration import registry
 
 dash.register_page(__name__, path="/entities", name="Councils & authorities",
                    title="Councils and authorities", order=3)

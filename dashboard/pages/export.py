@@ -13,7 +13,10 @@ import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard import auth, data, ui
-from pipelines import db, export_write, registry, snapshot
+from pipelines.declaration import registry
+from pipelines.export import snapshot
+from pipelines.export import write as export_write
+from pipelines.store import db
 
 dash.register_page(__name__, path="/export", name="EU export", title="EU export", order=10)
 

@@ -9,8 +9,8 @@ import pandas as pd
 from dash import dcc, html
 
 from dashboard import auth, ui
-from pipelines import registry
-from pipelines.registry import Kpi, Registry
+from pipelines.declaration import registry
+from pipelines.declaration.registry import Kpi, Registry
 
 dash.register_page(__name__, path="/indicators", name="Indicators", title="Indicators", order=7,
                    access="partner")

@@ -11,7 +11,7 @@ from dash import dcc, html
 
 from dashboard import auth, data, figures, ui
 from dashboard.ui import number, status_badge
-from pipelines import registry
+from pipelines.declaration import registry
 
 dash.register_page(__name__, path="/", name="Overview", title="Overview", order=0,
                    access="partner")

@@ -13,7 +13,7 @@ import pandas as pd
 from dash import dcc, html
 
 from dashboard import data, figures, tables, ui
-from pipelines import registry
+from pipelines.declaration import registry
 
 dash.register_page(__name__, path="/people", name="People", title="People", order=4)
 

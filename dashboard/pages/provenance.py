@@ -1,7 +1,7 @@
 """Provenance: the rows behind a KPI value, each with its file, version, sheet, cell and upload.
 
 /provenance?kpi=migrants_reached&country=GR&as_of=2023-Q2 (no country: the whole project). The
-overview's cards and grid cells link here. The rows come from pipelines/provenance.py.
+overview's cards and grid cells link here. The rows come from pipelines/marts/provenance.py.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pandas as pd
 from dash import dcc, html
 
 from dashboard import data, tables, ui
-from pipelines import registry
+from pipelines.declaration import registry
 
 dash.register_page(__name__, path="/provenance", name="Provenance", title="Provenance", order=8)
 

@@ -10,7 +10,7 @@ import dash
 from dash import dcc, html
 
 from dashboard import auth, data, tables, ui
-from pipelines import registry
+from pipelines.declaration import registry
 
 dash.register_page(__name__, path="/quality", name="Data quality", title="Data quality", order=6,
                    access="partner")

@@ -15,7 +15,7 @@ import pandas as pd
 from dash import html
 
 from dashboard import auth, data, downloads, tables, ui
-from pipelines import registry
+from pipelines.declaration import registry
 
 dash.register_page(__name__, path="/submissions", name="Submissions", title="Submissions",
                    order=5,

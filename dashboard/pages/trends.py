@@ -11,7 +11,7 @@ import pandas as pd
 from dash import dcc, html
 
 from dashboard import data, figures, tables, ui
-from pipelines import registry
+from pipelines.declaration import registry
 
 dash.register_page(__name__, path="/trends", name="Trends", title="Trends", order=2)
 

@@ -22,9 +22,11 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html,
 
 from dashboard import auth
 from dashboard.ui import status_badge
-from pipelines import check, container, ingest, registry, template, uploads
-from pipelines.findings import Finding
+from pipelines import check, ingest, uploads
+from pipelines.declaration import registry, template
 from pipelines.ingest import ANNOTATED_SUFFIX
+from pipelines.intake import container
+from pipelines.intake.findings import Finding
 
 dash.register_page(__name__, path="/upload", name="Upload", title="Upload", order=9,
                    access="partner")

@@ -51,9 +51,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from pipelines import container  # noqa: E402
-from pipelines.registry import Registry  # noqa: E402
-from pipelines.template import STAMP_SHEET  # noqa: E402
+from pipelines.declaration.registry import Registry  # noqa: E402
+from pipelines.declaration.template import STAMP_SHEET  # noqa: E402
+from pipelines.intake import container  # noqa: E402
 from tests.workbooks import edited  # noqa: E402
 
 Maker = Callable[["Context"], bytes]  # the bytes of the case's file
@@ -736,7 +736,7 @@ def _libreoffice(soffice: str, out: Path, originals: dict[str, Spec], registry: 
 
 def main(argv: list[str]) -> None:
     from pipelines import demo_data
-    from pipelines import registry as registries
+    from pipelines.declaration import registry as registries
 
     if not argv or len(argv) > 2:
         raise SystemExit(__doc__)

@@ -202,7 +202,8 @@ CASES = [
 READER = """
 import json, multiprocessing, resource, sys, time
 from pathlib import Path
-from pipelines import register, registry
+from pipelines.declaration import registry
+from pipelines.intake import register
 reg = registry.get()
 
 def read(path):

@@ -1,0 +1,391 @@
+"""The typed model of indicators.yaml: load it once, fail early with the key at fault and a hint."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pipelines.declaration import quarters
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_PATH = ROOT / "indicators.yaml"
+
+Labels = dict[str, str]
+
+
+class RegistryError(Exception):
+    """indicators.yaml is malformed; the message names the key and says what was expected."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Project(Strict):
+    name: str
+    acronym: str
+    grant: str
+    fund: str
+    start: dt.date
+    end: dt.date
+    reporting: Literal["quarterly"]
+    due_days_after_quarter: int = Field(ge=0)
+    template_version: str
+    known_template_versions: list[str]
+
+
+class StatusStyle(Strict):
+    label: str
+    colour: str
+    symbol: str
+
+
+class StatusRule(Strict):
+    at_risk_ratio: float = Field(gt=0, le=1)
+    statuses: dict[
+        Literal["achieved", "on_track", "at_risk", "off_track", "no_target"], StatusStyle
+    ]
+
+
+class Country(Strict):
+    code: str = Field(pattern=r"^[A-Z]{2}$")
+    name: str
+    partners: list[str] = Field(min_length=1)
+    place: str
+    language: str
+    council: Literal["new", "strengthened"]
+    lat: float
+    lon: float
+    targets: dict[str, float]
+
+
+class Entity(Strict):
+    sheet: str
+    key: str
+    status_field: str
+    statuses: list[str]
+    progression: dict[str, int]
+    explanation_field: str
+
+    @model_validator(mode="after")
+    def _ranked(self) -> Entity:
+        if set(self.progression) != set(self.statuses):
+            raise ValueError("progression must give a rank to every status, and only to them")
+        return self
+
+
+class Reference(Strict):
+    sheet: str
+    field: str
+    entity: str
+
+
+class OutlierField(Strict):
+    sheet: str
+    field: str
+    by: str | None = None
+
+
+class Outliers(Strict):
+    factor: float = Field(gt=1)
+    min_quarters: int = Field(ge=1)
+    fields: list[OutlierField]
+
+
+class KpiSource(Strict):
+    """A stock counts entities whose latest status qualifies; a flow sums a field of a sheet;
+    `register_count` counts the participant registers' rows (people counted once)."""
+
+    entity: str | None = None
+    where: dict[str, str | list[str]] = {}
+    qualifying: list[str] = []
+    sheet: str | None = None
+    value: str | None = None
+    register_count: Literal["participations", "unique_participants"] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> KpiSource:
+        if [bool(self.entity), bool(self.sheet and self.value), bool(self.register_count)].count(True) != 1:
+            raise ValueError(
+                "give either `entity` with `qualifying` statuses (a stock), `sheet` with a "
+                "`value` field (a flow) or `register_count` (people in the participant registers)"
+            )
+        return self
+
+
+class AmifRef(Strict):
+    ref: str
+    wording: str
+    value: str | None = None  # a field of the KPI's source sheet this indicator sums instead
+
+
+class Kpi(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    description: str
+    unit: str
+    measure: Literal["stock", "flow", "people"]  # people: distinct persons up to the as-of quarter
+    # what is counted: entities with a status, an estimate of indirect reach, participations (a
+    # person in two activities counts twice) or unique participants (each person once)
+    count: Literal["entities", "estimate", "participations", "unique_participants"]
+    counting_rule: str
+    source: KpiSource
+    target: float | None
+    trajectory: dict[str, float]
+    disaggregations: list[str]
+    amif: dict[Literal["2021-2027", "2014-2020"], list[AmifRef]]
+
+
+class SheetField(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    type: Literal["text", "integer", "date", "choice", "country", "quarter", "partner"]
+    required: bool = False
+    locked: bool = False
+    key: bool = False
+    in_quarter: bool = False  # a date that must fall inside the quarter reported
+    choices: str | None = None
+    min: float | None = None
+    labels: Labels
+    help: Labels
+
+    def label(self, lang: str) -> str:
+        return self.labels.get(lang) or self.labels["en"]
+
+
+class Sheet(Strict):
+    id: str
+    layout: Literal["form", "table"]
+    labels: Labels
+    fields: list[SheetField]
+
+    def label(self, lang: str) -> str:
+        return self.labels.get(lang) or self.labels["en"]
+
+    def field(self, field_id: str) -> SheetField:
+        return next(f for f in self.fields if f.id == field_id)
+
+    @property
+    def key(self) -> str | None:
+        return next((f.id for f in self.fields if f.key), None)
+
+
+class SumRule(Strict):
+    sheet: str
+    total: str
+    parts: list[str]
+    label: str
+
+
+class NotAboveRule(Strict):
+    sheet: str
+    field: str
+    limit: str
+
+
+class Reconcile(Strict):
+    """How a register compares with the aggregate sheet: participations per activity against
+    its total, and per coded value against the column that counts it."""
+
+    sheet: str
+    key: str
+    total: str
+    parts: dict[str, dict[str, str]]  # register field -> {code: field of the aggregate sheet}
+
+
+class Register(Strict):
+    """The participant register: its sheet (also the columns of a CSV or Parquet register)."""
+
+    code: str  # the field replaced by its keyed hash on ingest, never stored
+    activity: str
+    max_rows: int = Field(gt=0)
+    reconcile: Reconcile
+    sheet: Sheet
+
+
+class Template(Strict):
+    total_labels: list[str]  # a data row whose first text is one of these is a totals row
+    instructions_title: Labels
+    instructions: Labels
+    sheets: list[Sheet]
+
+
+class Registry(Strict):
+    project: Project
+    languages: list[str]
+    status_rule: StatusRule
+    countries: list[Country]
+    entities: dict[str, Entity]
+    kpis: list[Kpi]
+    code_lists: dict[str, dict[str, Labels]]
+    references: list[Reference]
+    outliers: Outliers
+    sums: list[SumRule]
+    not_above: list[NotAboveRule]
+    template: Template
+    participant_register: Register
+
+    # ---- lookups -------------------------------------------------------------------------
+    @property
+    def quarters(self) -> list[str]:
+        """The reporting quarters of the project period, first to last."""
+        return quarters.between(self.project.start, self.project.end)
+
+    def country(self, code: str) -> Country:
+        for country in self.countries:
+            if country.code == code:
+                return country
+        known = ", ".join(c.code for c in self.countries)
+        raise KeyError(f"unknown country {code!r}; the project's countries are {known}")
+
+    def sheet(self, sheet_id: str) -> Sheet:
+        return next(s for s in [*self.template.sheets, self.participant_register.sheet] if s.id == sheet_id)
+
+    def kpi(self, kpi_id: str) -> Kpi:
+        return next(k for k in self.kpis if k.id == kpi_id)
+
+    def due_date(self, quarter: str) -> dt.date:
+        return quarters.last_day(quarter) + dt.timedelta(days=self.project.due_days_after_quarter)
+
+    def target(self, kpi: Kpi, country: str | None = None) -> float | None:
+        if kpi.target is None or country is None:
+            return kpi.target
+        return self.country(country).targets.get(kpi.id, 0)
+
+    def planned(self, kpi: Kpi, quarter: str, country: str | None = None) -> float | None:
+        """Planned value at a quarter: the trajectory, scaled to a country's share of the target.
+
+        Before the first planned quarter the plan is 0; after the last it stays at its last value.
+        Stocks are whole entities, so a country's planned stock is rounded down.
+        """
+        if kpi.target is None or not kpi.trajectory:
+            return None
+        reached = [v for q, v in sorted(kpi.trajectory.items()) if q <= quarter]
+        overall = reached[-1] if reached else 0.0
+        if country is None:
+            return overall
+        share = self.target(kpi, country) * overall / kpi.target if kpi.target else 0.0
+        return math.floor(share + 1e-9) if kpi.measure == "stock" else share
+
+    # ---- consistency across keys ---------------------------------------------------------
+    @model_validator(mode="after")
+    def _consistent(self) -> Registry:
+        problems: list[str] = []
+        sheet_ids = {s.id for s in self.template.sheets}
+        fields = {s.id: {f.id for f in s.fields} for s in self.template.sheets}
+        if "en" not in self.languages:
+            problems.append("languages: must include en, the coordination's language")
+        for name, country in ((c.code, c) for c in self.countries):
+            if country.language not in self.languages:
+                problems.append(
+                    f"countries.{name}.language: {country.language!r} is not in languages"
+                )
+        for sheet in [*self.template.sheets, self.participant_register.sheet]:
+            for f in sheet.fields:
+                where = f"template.sheets.{sheet.id}.fields.{f.id}"
+                if f.type == "choice" and f.choices not in self.code_lists:
+                    problems.append(f"{where}.choices: {f.choices!r} is not a code list")
+                if "en" not in f.labels:
+                    problems.append(f"{where}.labels: needs an `en` label")
+        for name, entity in self.entities.items():
+            if entity.sheet not in sheet_ids or entity.key not in fields[entity.sheet]:
+                problems.append(
+                    f"entities.{name}: sheet/key {entity.sheet}.{entity.key} not in template"
+                )
+        kpi_ids = [k.id for k in self.kpis]
+        if len(set(kpi_ids)) != len(kpi_ids):
+            problems.append("kpis: ids must be unique")
+        valid_quarters = set(self.quarters)
+        for kpi in self.kpis:
+            where = f"kpis.{kpi.id}"
+            src = kpi.source
+            if src.entity and src.entity not in self.entities:
+                problems.append(f"{where}.source.entity: {src.entity!r} is not an entity")
+            if src.sheet and (src.sheet not in sheet_ids or src.value not in fields[src.sheet]):
+                problems.append(f"{where}.source: {src.sheet}.{src.value} is not a template field")
+            for q in kpi.trajectory:
+                if q not in valid_quarters:
+                    problems.append(f"{where}.trajectory: {q!r} is outside the project period")
+            if kpi.target is not None:
+                shares = sum(c.targets.get(kpi.id, 0) for c in self.countries)
+                if not math.isclose(shares, kpi.target):
+                    problems.append(
+                        f"{where}.target: {kpi.target:g} but the countries' targets add up to "
+                        f"{shares:g}; make countries.*.targets.{kpi.id} add up to the target"
+                    )
+        for country in self.countries:
+            for kpi_id in country.targets:
+                if kpi_id not in kpi_ids:
+                    problems.append(f"countries.{country.code}.targets: {kpi_id!r} is not a KPI id")
+        for ref in self.references:
+            if ref.entity not in self.entities or ref.field not in fields.get(ref.sheet, set()):
+                problems.append(f"references: {ref.sheet}.{ref.field} -> {ref.entity} is unknown")
+        for rule in [*self.sums, *self.not_above]:
+            named = (
+                [rule.total, *rule.parts] if isinstance(rule, SumRule) else [rule.field, rule.limit]
+            )
+            missing = [n for n in named if n not in fields.get(rule.sheet, set())]
+            if missing:
+                problems.append(f"sums/not_above on {rule.sheet}: unknown fields {missing}")
+        problems += self._register_problems(fields)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def _register_problems(self, fields: dict[str, set[str]]) -> list[str]:
+        reg, problems = self.participant_register, []
+        own = {f.id: f for f in reg.sheet.fields}
+        for name in (reg.code, reg.activity):
+            if name not in own:
+                problems.append(f"participant_register: {name!r} is not a field of register.sheet")
+        rec = reg.reconcile
+        named = [rec.key, rec.total, *(c for p in rec.parts.values() for c in p.values())]
+        missing = [n for n in named if n not in fields.get(rec.sheet, set())]
+        if missing:
+            problems.append(f"participant_register.reconcile: {rec.sheet} has no fields {missing}")
+        for name, codes in rec.parts.items():
+            f = own.get(name)
+            if f is None or f.choices not in self.code_lists or not set(codes) <= set(
+                    self.code_lists[f.choices]):
+                problems.append(f"participant_register.reconcile.parts.{name}: not a coded register field "
+                                "or codes not in its code list")
+        return problems
+
+
+def _describe(error: dict) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    hints = {
+        "missing": "add this key",
+        "extra_forbidden": "unknown key: check its spelling or remove it",
+        "literal_error": "use one of the values named",
+    }
+    hint = hints.get(error["type"], "")
+    return f"  {where}: {error['msg']}" + (f" ({hint})" if hint else "")
+
+
+def load(path: Path | str | None = None) -> Registry:
+    """Read and check indicators.yaml (or MVH_INDICATORS, or the path given)."""
+    path = Path(path or os.environ.get("MVH_INDICATORS") or DEFAULT_PATH)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise RegistryError(f"{path} not found; the monitor needs its indicators.yaml") from exc
+    except yaml.YAMLError as exc:
+        raise RegistryError(f"{path} is not valid YAML: {exc}") from exc
+    try:
+        return Registry.model_validate(raw)
+    except ValidationError as exc:
+        lines = "\n".join(_describe(e) for e in exc.errors())
+        raise RegistryError(f"{path} has {exc.error_count()} problem(s):\n{lines}") from None
+
+
+@cache
+def get() -> Registry:
+    """The registry of this process, loaded once."""
+    return load()

@@ -1,0 +1,130 @@
+"""The KPIs as of a quarter, overall and per country, from the KPI declarations.
+
+Counting rules (stated per KPI in indicators.yaml):
+- only the current version of each country's quarter counts; superseded versions are ignored;
+- a stock counts distinct entities (country + id) by their status in the latest quarter that
+  reports them, up to the as-of quarter. Stocks are never summed over quarters: a council
+  reported in eight quarters is one council;
+- a flow sums its field over every quarter up to the as-of quarter;
+- direct participants and indirect outreach are separate KPIs and never added together;
+- people (unique participants) are distinct persons of the current registers up to the as-of
+  quarter, per country: the keyed hash includes the country, so the project's total is the sum
+  of the countries' (pipelines/marts/people.py).
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from pipelines.declaration.registry import Kpi, Registry
+from pipelines.marts import people
+
+COLUMNS = ["id", "label", "unit", "country", "value", "target", "percent", "planned", "status"]
+
+
+def _per_country(con: duckdb.DuckDBPyConnection, registry: Registry, kpi: Kpi, as_of: str,
+                 current: str) -> dict[str, float]:
+    """The KPI's value for each country that has one, as of the quarter."""
+    src = kpi.source
+    if src.entity:
+        entity = registry.entities[src.entity]
+        conditions = [f"{entity.status_field} IN ({_list(src.qualifying)})"]
+        for column, allowed in src.where.items():
+            conditions.append(
+                f"{column} IN ({_list([allowed] if isinstance(allowed, str) else allowed)})"
+            )
+        sql = f"""
+            WITH latest AS (
+                SELECT t.* FROM {entity.sheet} t
+                JOIN {current} s USING (submission_id)
+                WHERE s.quarter <= $as_of
+                QUALIFY row_number() OVER (
+                    PARTITION BY t.country, t.{entity.key} ORDER BY s.quarter DESC) = 1)
+            SELECT country, count(*) FROM latest WHERE {" AND ".join(conditions)} GROUP BY country
+        """
+    elif src.register_count:
+        if not people.has_registers(con):
+            return {}
+        sql = people.KPI_SQL[src.register_count]
+    else:
+        sql = f"""
+            SELECT t.country, sum(t.{src.value}) FROM {src.sheet} t
+            JOIN {current} s USING (submission_id)
+            WHERE s.quarter <= $as_of GROUP BY t.country
+        """
+    return {
+        country: float(value or 0)
+        for country, value in con.execute(sql, {"as_of": as_of}).fetchall()
+    }
+
+
+def _list(values: list[str]) -> str:
+    return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+
+
+def status(value: float, target: float | None, planned: float | None, ratio: float) -> str:
+    """The rule of status_rule in indicators.yaml; a country with no share of a target has none."""
+    if not target:
+        return "no_target"
+    if value >= target:
+        return "achieved"
+    if planned is None or value >= planned:
+        return "on_track"
+    return "at_risk" if value >= ratio * planned else "off_track"
+
+
+def compute(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: str,
+            current: str = "current_submissions") -> pd.DataFrame:
+    """One row per KPI and country (country None = the whole project), in declaration order.
+
+    `current` names the relation of submissions that count: by default the latest version of
+    each country and quarter; another view gives the KPIs as they were before a correction.
+    """
+    if as_of not in registry.quarters:
+        span = f"{registry.quarters[0]} to {registry.quarters[-1]}"
+        raise ValueError(f"as-of quarter {as_of} is outside the project period ({span})")
+    ratio = registry.status_rule.at_risk_ratio
+    rows = []
+    for kpi in registry.kpis:
+        values = _per_country(con, registry, kpi, as_of, current)
+        for country in [None, *(c.code for c in registry.countries)]:
+            value = sum(values.values()) if country is None else values.get(country, 0.0)
+            target = registry.target(kpi, country)
+            planned = registry.planned(kpi, as_of, country)
+            rows.append(
+                {
+                    "id": kpi.id,
+                    "label": kpi.label,
+                    "unit": kpi.unit,
+                    "country": country,
+                    "value": value,
+                    "target": target,
+                    "percent": round(100 * value / target, 1) if target else None,
+                    "planned": planned,
+                    "status": status(value, target, planned, ratio),
+                }
+            )
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def series(con: duckdb.DuckDBPyConnection, registry: Registry, up_to: str) -> pd.DataFrame:
+    """compute() for every quarter of the project up to `up_to`, with a `quarter` column."""
+    frames = [compute(con, registry, q).assign(quarter=q) for q in registry.quarters if q <= up_to]
+    return pd.concat(frames, ignore_index=True)
+
+
+def latest_quarter(con: duckdb.DuckDBPyConnection, registry: Registry) -> str:
+    """The last quarter with a submission, or the project's first quarter when there is none."""
+    row = con.execute("SELECT max(quarter) FROM current_submissions").fetchone()
+    return row[0] if row and row[0] in registry.quarters else registry.quarters[0]
+
+
+def as_json(frame: pd.DataFrame, as_of: str) -> dict:
+    """The shape of `mvh kpis --json`: numbers as numbers, missing as null."""
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    for record in records:
+        for key in ("value", "target", "planned"):
+            if record[key] is not None and float(record[key]).is_integer():
+                record[key] = int(record[key])
+    return {"as_of": as_of, "kpis": records}

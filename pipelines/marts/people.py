@@ -1,0 +1,112 @@
+"""Participations and unique participants from the participant registers: pure DuckDB queries.
+
+Counting rules (indicators.yaml, KPI `unique_participants`):
+- only the current version of each country's quarter's register counts;
+- a participation is a person in an activity: a person listed for two sessions of one activity
+  is one participation (as the Activities sheet counts), a person in two activities is two;
+- a unique participant is a person counted once: per quarter within the quarter, cumulatively
+  over every quarter up to the as-of quarter (a person in two quarters is one person);
+- the person is a keyed hash of country and code, so people are unique per country and the
+  project's total is the sum of the countries' (two partners' codes never collide);
+- by sex x age bracket, a person counts once, with the sex and age bracket of their latest
+  participation up to the as-of quarter.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from pipelines.declaration.registry import Registry
+
+MEASURES = {
+    "participations": "count(DISTINCT (person, activity_id))",
+    "unique_participants": "count(DISTINCT person)",
+}
+# Per country as of a quarter ($as_of), for kpis.py: unique participants are the people whose
+# first quarter (people_first) is up to the as-of quarter; participations are counted per row.
+KPI_SQL = {
+    "unique_participants": """SELECT country, count(*) FROM people_first WHERE first_quarter <= $as_of
+                              GROUP BY country""",
+    "participations": f"""SELECT country, {MEASURES['participations']} FROM participations
+        WHERE register_id IN (SELECT register_id FROM current_registers WHERE quarter <= $as_of)
+        GROUP BY country""",
+}
+
+
+def has_registers(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database (or snapshot) has the register tables; older ones do not."""
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'participations'")
+                .fetchone()[0])
+
+
+def _rows(as_of: str, country: str | None, first: str | None = None) -> tuple[str, dict]:
+    """Participations of current registers from `first` (default: the start) to the as-of quarter."""
+    sql = """
+        SELECT * FROM participations
+        WHERE register_id IN (SELECT register_id FROM current_registers
+                              WHERE quarter <= $as_of AND quarter >= $first)
+          AND ($country IS NULL OR country = $country)
+    """
+    return sql, {"as_of": as_of, "country": country, "first": first or ""}
+
+
+def by_quarter(con: duckdb.DuckDBPyConnection, as_of: str, country: str | None = None) -> pd.DataFrame:
+    """Per quarter with a register: participations, unique participants in the quarter, people
+    counted for the first time, and the cumulative unique participants up to it."""
+    if not has_registers(con):
+        return pd.DataFrame(columns=["quarter", "participations", "unique_in_quarter", "new",
+                                     "unique_cumulative"])
+    sql, params = _rows(as_of, country)
+    return con.execute(f"""
+        WITH p AS ({sql}),
+        firsts AS (SELECT country, person, min(quarter) AS first FROM p GROUP BY ALL),
+        per AS (SELECT quarter, {MEASURES['participations']} AS participations,
+                       {MEASURES['unique_participants']} AS unique_in_quarter FROM p GROUP BY quarter),
+        new AS (SELECT first AS quarter, count(*) AS new FROM firsts GROUP BY first)
+        SELECT per.quarter, per.participations, per.unique_in_quarter, coalesce(new.new, 0) AS new,
+               sum(coalesce(new.new, 0)) OVER (ORDER BY per.quarter) AS unique_cumulative
+        FROM per LEFT JOIN new USING (quarter) ORDER BY per.quarter
+    """, params).df()
+
+
+def by_country(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: str,
+               first: str | None = None) -> pd.DataFrame:
+    """Per country (and a last row "Total"): participations and unique participants from `first`
+    (default: the start) up to the as-of quarter."""
+    frame = pd.DataFrame({"country": [c.code for c in registry.countries]})
+    counts = pd.DataFrame(columns=["country", "participations", "unique_participants"])
+    if has_registers(con):
+        sql, params = _rows(as_of, None, first)
+        counts = con.execute(f"""SELECT country, {MEASURES['participations']} AS participations,
+            {MEASURES['unique_participants']} AS unique_participants FROM ({sql}) GROUP BY country""",
+                             params).df()
+    frame = frame.merge(counts, on="country", how="left").fillna(0)
+    frame[["participations", "unique_participants"]] = frame[["participations",
+                                                              "unique_participants"]].astype(int)
+    total = {"country": "Total", **frame[["participations", "unique_participants"]].sum().to_dict()}
+    return pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
+
+
+def by_sex_age(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: str,
+               country: str | None = None, first: str | None = None) -> pd.DataFrame:
+    """Unique participants by sex (rows) and age bracket (columns), each person once with the sex
+    and age bracket of their latest participation; every code of both lists is there."""
+    spec = registry.participant_register.sheet
+    sexes = list(registry.code_lists[spec.field("sex").choices])
+    ages = list(registry.code_lists[spec.field("age_bracket").choices])
+    grid = pd.DataFrame(0, index=pd.Index(sexes, name="sex"), columns=ages)
+    if not has_registers(con):
+        return grid
+    sql, params = _rows(as_of, country, first)
+    counted = con.execute(f"""
+        WITH latest AS (
+            SELECT country, person, arg_max(sex, (quarter, date, source_row)) AS sex,
+                   arg_max(age_bracket, (quarter, date, source_row)) AS age_bracket
+            FROM ({sql}) GROUP BY country, person)
+        SELECT sex, age_bracket, count(*) AS people FROM latest GROUP BY ALL
+    """, params).fetchall()
+    for sex, age, n in counted:
+        if sex in grid.index and age in grid.columns:
+            grid.loc[sex, age] = n
+    return grid

@@ -1,0 +1,163 @@
+"""Load participant registers into DuckDB, pseudonymised, one transaction per register.
+
+Tables and their grain:
+- registers: one row per accepted register (`register_id`: the sha256 of its file, or of the
+  workbook carrying it as a sheet, then also its `submission_id`); `version` counts the
+  registers accepted for the same country and quarter. The view current_registers keeps the
+  latest version of each country and quarter: a corrected register supersedes the earlier one.
+  A workbook without a register sheet leaves its quarter's register as it was.
+- participations: one row per register row, with `source_row`, `person` (the keyed hash of
+  country and participant code, pipelines/store/pseudonym.py) in place of the code, and the other
+  register fields. The participant code itself is never stored: not here, not in findings,
+  not in the quarantine.
+- people_first: one row per country and person of the current registers, with the first
+  quarter listing them (rebuilt for the country on each register load).
+A register file's bytes are not kept either (they hold the codes): its sha256, name and size are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipelines.declaration.registry import Registry
+from pipelines.intake import findings as F
+from pipelines.intake import register_checks, sandbox
+from pipelines.intake.findings import Finding, has_errors
+from pipelines.intake.register import Register
+from pipelines.store import pseudonym, quarantine
+from pipelines.store.quarantine import Sender
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS registers (
+    register_id VARCHAR PRIMARY KEY,        -- sha256 of the file (or of the workbook carrying it)
+    country VARCHAR NOT NULL,
+    quarter VARCHAR NOT NULL,
+    version INTEGER NOT NULL,               -- 1, 2, ... per country and quarter
+    kind VARCHAR NOT NULL,                  -- sheet | csv | parquet | xlsx
+    file_name VARCHAR NOT NULL,
+    sheet_name VARCHAR,
+    size_bytes BIGINT NOT NULL,
+    rows BIGINT NOT NULL,
+    received_at TIMESTAMP NOT NULL,
+    uploaded_by VARCHAR,
+    submission_id VARCHAR,                  -- the workbook it came in, for a register sheet
+    UNIQUE (country, quarter, version)
+);
+"""
+# Each person of a country once, with the first quarter a current register lists them in: kept
+# up to date on every register load, so counting unique participants as of a quarter is a count
+# of rows (first_quarter <= as-of), not a distinct count over every participation.
+PEOPLE_FIRST = """
+CREATE TABLE IF NOT EXISTS people_first (
+    country VARCHAR NOT NULL,
+    person BIGINT NOT NULL,                 -- one row per country and person
+    first_quarter VARCHAR NOT NULL
+);
+"""
+# The latest register of each country's quarter: the only one that counts.
+CURRENT_VIEW = """
+CREATE OR REPLACE VIEW current_registers AS
+    SELECT * FROM registers
+    QUALIFY version = max(version) OVER (PARTITION BY country, quarter);
+"""
+SQL_TYPES = {"date": "DATE"}
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
+    """The registers table, its view and participations (columns from the register's fields)."""
+    con.execute(SCHEMA + CURRENT_VIEW + PEOPLE_FIRST)
+    spec = registry.participant_register
+    con.execute("CREATE TABLE IF NOT EXISTS participations (register_id VARCHAR NOT NULL, "
+                "country VARCHAR NOT NULL, quarter VARCHAR NOT NULL, source_row INTEGER, "
+                "person BIGINT NOT NULL)")
+    for f in spec.sheet.fields:
+        if f.id != spec.code:
+            kind = SQL_TYPES.get(f.type, "VARCHAR")
+            con.execute(f"ALTER TABLE participations ADD COLUMN IF NOT EXISTS {f.id} {kind}")
+
+
+def known(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {row[0] for row in con.execute("SELECT register_id FROM registers").fetchall()}
+
+
+def insert(con: duckdb.DuckDBPyConnection, registry: Registry, reg: Register,
+           uploaded_by: str | None = None) -> int:
+    """Insert a validated register inside the caller's transaction; return its version."""
+    spec = registry.participant_register
+    version = con.execute("SELECT coalesce(max(version), 0) + 1 FROM registers WHERE country = ? "
+                          "AND quarter = ?", [reg.country, reg.quarter]).fetchone()[0]
+    sheet = reg.name if reg.kind in ("sheet", "xlsx") else None
+    con.execute("INSERT INTO registers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [reg.id, reg.country, reg.quarter, version, reg.kind, reg.path.name, sheet, reg.size,
+                 len(reg.frame), dt.datetime.now(), uploaded_by, reg.submission_id])
+    frame = reg.frame.rename(columns={"_row": "source_row"})
+    frame = frame.assign(person=pseudonym.persons(frame[spec.code], reg.country)).drop(columns=[spec.code])
+    for f in spec.sheet.fields:
+        if f.type == "date":
+            frame[f.id] = frame[f.id].dt.date
+    frame.insert(0, "register_id", reg.id)
+    frame.insert(1, "country", reg.country)
+    frame.insert(2, "quarter", reg.quarter)
+    con.register("incoming_register", frame)
+    try:
+        con.execute("INSERT INTO participations BY NAME SELECT * FROM incoming_register")
+    finally:
+        con.unregister("incoming_register")
+    con.execute("DELETE FROM people_first WHERE country = $c", {"c": reg.country})
+    con.execute("""INSERT INTO people_first SELECT country, person, min(quarter) FROM participations
+                   WHERE register_id IN (SELECT register_id FROM current_registers WHERE country = $c)
+                   GROUP BY country, person""", {"c": reg.country})
+    return int(version)
+
+
+def activities(con: duckdb.DuckDBPyConnection, registry: Registry, country: str,
+               quarter: str) -> pd.DataFrame | None:
+    """The Activities rows of the current workbook of a country's quarter; None when none is loaded."""
+    sheet = registry.participant_register.reconcile.sheet
+    found = con.execute("SELECT submission_id FROM current_submissions WHERE country = ? AND quarter = ?",
+                        [country, quarter]).fetchone()
+    if found is None:
+        return None
+    return con.execute(f"SELECT * FROM {sheet} WHERE submission_id = ?", [found[0]]).df()
+
+
+def settle(con: duckdb.DuckDBPyConnection, registry: Registry, reg: Register, outcome,
+           db_path: Path | str | None, sender: Sender) -> None:
+    """Check a register file against its quarter's workbook; load it, or quarantine its findings."""
+    outcome.country, outcome.quarter = reg.country, reg.quarter
+    if sender.country and reg.country and reg.country != sender.country:
+        # refused before any check: the checks compare it with that country's activities
+        found = [*reg.findings, F.error("uploader_country", value=reg.country, expected=sender.country)]
+    else:
+        found = _checked(reg, registry, activities(con, registry, reg.country, reg.quarter)
+                         if reg.country else None)
+    outcome.findings = found
+    if has_errors(found):
+        outcome.status = "rejected"
+        quarantine.file(reg.path, reg.id, found, db_path, sender, reg.country, reg.quarter, register=True)
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        outcome.version = insert(con, registry, reg, sender.by)
+        if found:
+            from pipelines.store.load import _append
+
+            _append(con, "findings", pd.DataFrame([{"submission_id": reg.id, **f.as_dict()} for f in found]))
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    outcome.status = "accepted"
+
+
+def _checked(reg: Register, registry: Registry, activities: pd.DataFrame | None) -> list[Finding]:
+    """The register's findings, worked out in the sandbox (pipelines/intake/sandbox.py)."""
+    try:
+        return sandbox.run(register_checks.check, reg, registry, activities,
+                           timeout=sandbox.seconds_for(reg.size))
+    except sandbox.Refused as refused:
+        return [*reg.findings, F.error("unreadable", reason=str(refused))]
