@@ -117,12 +117,16 @@ def people_counts(as_of: str, country: str | None = None) -> dict[str, pd.DataFr
 
 @kept
 def submissions() -> pd.DataFrame:
-    """Every accepted file, all versions, with what its cover says (partner, submitted on)."""
-    return _frame("""
-        SELECT s.country, s.quarter, s.version, s.file_name, c.partner, c.reported_by,
-               c.submitted_on, s.received_at, s.uploaded_by, s.submission_id,
+    """Every accepted file, all versions, with what its cover says (partner, who reported, the
+    date it was sent, remarks: NULL where the declaration's cover has no such field)."""
+    reg = registry.get()
+    said = ", ".join(f"{'c.' + field if field else 'NULL'} AS {role}" for role, field in
+                     ((r, reg.cover_field(r)) for r in ("reported_by", "submitted_on", "notes")))
+    return _frame(f"""
+        SELECT s.country, s.quarter, s.version, s.file_name, c.partner, {said},
+               s.received_at, s.uploaded_by, s.submission_id,
                s.version = max(s.version) OVER (PARTITION BY s.country, s.quarter) AS current
-        FROM submissions s LEFT JOIN cover c USING (submission_id)
+        FROM submissions s LEFT JOIN {reg.cover.id} c USING (submission_id)
         ORDER BY s.country, s.quarter, s.version
     """)
 
@@ -140,7 +144,7 @@ def findings() -> pd.DataFrame:
             FROM findings f JOIN (
                 SELECT submission_id, country, quarter, file_name, version, received_at FROM submissions
                 {registers}) s USING (submission_id)
-            LEFT JOIN cover c ON c.submission_id = f.submission_id
+            LEFT JOIN {registry.get().cover.id} c ON c.submission_id = f.submission_id
             ORDER BY s.country, s.quarter, s.version
         """).df()
 

@@ -149,7 +149,7 @@ def _write(
 
 def _council(country: Country, quarter: str, index: int, rng: random.Random) -> dict:
     """The council's row: its status moves along its lifecycle towards the goal quarter."""
-    goal, new = COUNCIL_GOAL[country.code], country.council == "new"
+    goal, new = COUNCIL_GOAL[country.code], country.targets.get("councils_established", 0) > 0
     if new:
         steps = [
             (0, "planned"),

@@ -181,5 +181,5 @@ def _settle(
 
 def register_sheet(book: read.ReadBook, registry: Registry) -> str | None:
     """The name of the workbook's register sheet when it has rows (its codes are never kept)."""
-    carried = book.sheets.get(registry.participant_register.sheet.id)
+    carried = register.from_book(book, registry)
     return carried.name if carried is not None else None

@@ -134,7 +134,7 @@ def test_blank_template_reads_back_without_findings(reg, bg_path):
         ("XX", "2022-Q3", None, KeyError, "unknown country 'XX'; the project's countries are AT,"),
         ("BG", "2021-Q3", None, ValueError, "2021-Q3 is outside the project period (2021-Q4 to"),
         ("BG", "2024-Q1", None, ValueError, "outside the project period (2021-Q4 to 2023-Q4)"),
-        ("BG", "2022Q3", None, ValueError, "2022Q3 is outside the project period"),
+        ("BG", "2022Q3", None, ValueError, "2022Q3' is not a quarter; write it as 2022-Q3"),
         ("BG", "2022-Q3", "es", ValueError, "unknown language 'es'; choose one of en, de, bg"),
     ],
 )

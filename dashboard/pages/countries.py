@@ -87,8 +87,8 @@ def _country(reg, code: str, as_of: str) -> html.Div:
                      ui.picker("countries-country-as-of", "As of quarter", reg.quarters, as_of)),
         html.P(dcc.Link("← all countries", href=f"/countries{ui.query(as_of=as_of)}")),
         html.Section([html.Dl([html.Dt("Partners"), html.Dd("; ".join(country.partners)),
-                               html.Dt("Council"), html.Dd(f"{country.council} council in "
-                                                           f"{country.place}"),
+                               *(part for label, text in country.facts.items()
+                                 for part in (html.Dt(label), html.Dd(text))),
                                html.Dt("Language"), html.Dd(country.language)],
                               className="facts"),
                       _kpis(reg, now[now["country"] == code], code, as_of)], className="panel"),

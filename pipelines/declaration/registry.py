@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PATH = ROOT / "indicators.yaml"
 
 Labels = dict[str, str]
+# The cover (the one form sheet) names the workbook's country, quarter and partner organisation
+# in fields of these ids and types: the monitor's own vocabulary, whatever the project.
+COVER_FIELDS = {"country": "country", "quarter": "quarter", "partner": "partner"}
 
 
 class RegistryError(Exception):
@@ -60,7 +63,8 @@ class Country(Strict):
     partners: list[str] = Field(min_length=1)
     place: str
     language: str
-    council: Literal["new", "strengthened"]
+    # facts shown on the country's page, label -> text (e.g. {Council: new council in Graz})
+    facts: dict[str, str] = {}
     lat: float
     lon: float
     targets: dict[str, float]
@@ -140,7 +144,7 @@ class Kpi(Strict):
     target: float | None
     trajectory: dict[str, float]
     disaggregations: list[str]
-    amif: dict[Literal["2021-2027", "2014-2020"], list[AmifRef]]
+    amif: dict[str, list[AmifRef]] = {}  # the EU indicators it maps to, by framework
 
 
 class SheetField(Strict):
@@ -150,6 +154,13 @@ class SheetField(Strict):
     locked: bool = False
     key: bool = False
     in_quarter: bool = False  # a date that must fall inside the quarter reported
+    # free text addressed to the coordination (it may name people): kept out of the EU export
+    internal: bool = False
+    # a figure of an entity's row reported for its quarter only ("meetings this quarter"): the
+    # export sums it over the period, where the entity's other fields are its latest report
+    per_quarter: bool = False
+    # what a cover field tells the monitor: who reported, the date it was sent, remarks
+    role: Literal["reported_by", "submitted_on", "notes"] | None = None
     choices: str | None = None
     min: float | None = None
     labels: Labels
@@ -209,6 +220,24 @@ class Register(Strict):
     sheet: Sheet
 
 
+class ExportSheet(Strict):
+    """A detail sheet of the EU export pack: an entity sheet (one row per entity, its latest
+    report) or a flow sheet, listed row by row or, with `per_country`, summed per country."""
+
+    sheet: str
+    title: str | None = None  # default: the sheet's English label
+    description: str | None = None  # the pack's README line for it
+    per_country: bool = False
+
+
+class Export(Strict):
+    """The EU export pack. `framework` names the indicators' sheet ("AMIF indicators"); `sheets`
+    are its detail sheets, by default every entity sheet and then every flow KPI's sheet."""
+
+    framework: str = "AMIF"
+    sheets: list[ExportSheet] | None = None
+
+
 class Template(Strict):
     total_labels: list[str]  # a data row whose first text is one of these is a totals row
     instructions_title: Labels
@@ -229,13 +258,24 @@ class Registry(Strict):
     sums: list[SumRule]
     not_above: list[NotAboveRule]
     template: Template
-    participant_register: Register
+    participant_register: Register | None = None  # a project without registers has no unique counts
+    export: Export = Export()
 
     # ---- lookups -------------------------------------------------------------------------
     @property
     def quarters(self) -> list[str]:
         """The reporting quarters of the project period, first to last."""
         return quarters.between(self.project.start, self.project.end)
+
+    def quarter(self, text: str, what: str = "quarter") -> str:
+        """A quarter typed by a user ("2022-q3 "), checked once at the edge: its canonical form
+        ("2022-Q3"), or ValueError saying what is wrong. Queries trust what this returns."""
+        year, number = quarters.parse(text)
+        quarter = f"{year}-Q{number}"
+        if quarter not in self.quarters:
+            span = f"{self.quarters[0]} to {self.quarters[-1]}"
+            raise ValueError(f"{what} {quarter} is outside the project period ({span})")
+        return quarter
 
     def country(self, code: str) -> Country:
         for country in self.countries:
@@ -244,8 +284,35 @@ class Registry(Strict):
         known = ", ".join(c.code for c in self.countries)
         raise KeyError(f"unknown country {code!r}; the project's countries are {known}")
 
+    @property
+    def cover(self) -> Sheet:
+        """The form sheet: the country, quarter and partner of the workbook (COVER_FIELDS)."""
+        return next(s for s in self.template.sheets if s.layout == "form")
+
+    def cover_field(self, role: str) -> str | None:
+        """The id of the cover's field with a role (reported_by, submitted_on, notes), if any."""
+        return next((f.id for f in self.cover.fields if f.role == role), None)
+
+    @property
+    def all_sheets(self) -> list[Sheet]:
+        """The template's sheets, and the participant register's where the project has one."""
+        register = self.participant_register
+        return [*self.template.sheets, *([register.sheet] if register else [])]
+
     def sheet(self, sheet_id: str) -> Sheet:
-        return next(s for s in [*self.template.sheets, self.participant_register.sheet] if s.id == sheet_id)
+        return next(s for s in self.all_sheets if s.id == sheet_id)
+
+    def flow_sheets(self) -> list[str]:
+        """The sheets whose figures flow KPIs sum, in the order of the KPIs."""
+        return list(dict.fromkeys(k.source.sheet for k in self.kpis if k.source.sheet))
+
+    def export_sheets(self) -> list[ExportSheet]:
+        """The export pack's detail sheets: as declared, or every entity sheet then every flow
+        KPI's sheet."""
+        if self.export.sheets is not None:
+            return self.export.sheets
+        named = [e.sheet for e in self.entities.values()] + self.flow_sheets()
+        return [ExportSheet(sheet=s) for s in dict.fromkeys(named)]
 
     def kpi(self, kpi_id: str) -> Kpi:
         return next(k for k in self.kpis if k.id == kpi_id)
@@ -286,7 +353,7 @@ class Registry(Strict):
                 problems.append(
                     f"countries.{name}.language: {country.language!r} is not in languages"
                 )
-        for sheet in [*self.template.sheets, self.participant_register.sheet]:
+        for sheet in self.all_sheets:
             for f in sheet.fields:
                 where = f"template.sheets.{sheet.id}.fields.{f.id}"
                 if f.type == "choice" and f.choices not in self.code_lists:
@@ -333,13 +400,27 @@ class Registry(Strict):
             missing = [n for n in named if n not in fields.get(rule.sheet, set())]
             if missing:
                 problems.append(f"sums/not_above on {rule.sheet}: unknown fields {missing}")
+        problems += self._cover_problems()
+        for i, shown in enumerate(self.export.sheets or []):
+            if shown.sheet not in sheet_ids:
+                problems.append(f"export.sheets.{i}.sheet: {shown.sheet!r} is not a template sheet")
         problems += self._register_problems(fields)
         if problems:
             raise ValueError("; ".join(problems))
         return self
 
+    def _cover_problems(self) -> list[str]:
+        forms = [s.id for s in self.template.sheets if s.layout == "form"]
+        if len(forms) != 1:
+            return [f"template.sheets: needs exactly one sheet with layout form (the cover), not {forms}"]
+        types = {f.id: f.type for f in self.cover.fields}
+        return [f"template.sheets.{forms[0]}.fields: needs a field {name!r} of type {kind}"
+                for name, kind in COVER_FIELDS.items() if types.get(name) != kind]
+
     def _register_problems(self, fields: dict[str, set[str]]) -> list[str]:
         reg, problems = self.participant_register, []
+        if reg is None:
+            return problems
         own = {f.id: f for f in reg.sheet.fields}
         for name in (reg.code, reg.activity):
             if name not in own:
@@ -372,8 +453,13 @@ def _describe(error: dict) -> str:
 def load(path: Path | str | None = None) -> Registry:
     """Read and check indicators.yaml (or MVH_INDICATORS, or the path given)."""
     path = Path(path or os.environ.get("MVH_INDICATORS") or DEFAULT_PATH)
+    loader = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader  # libyaml: 5x faster
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        try:
+            raw = yaml.load(text, Loader=loader)
+        except yaml.YAMLError:
+            raw = yaml.safe_load(text)  # fails again, its message quoting the line at fault
     except FileNotFoundError as exc:
         raise RegistryError(f"{path} not found; the monitor needs its indicators.yaml") from exc
     except yaml.YAMLError as exc:

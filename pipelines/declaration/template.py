@@ -52,9 +52,7 @@ def build(
 ) -> Workbook:
     """A blank workbook for one country and quarter, in the country's language unless given."""
     info = registry.country(country)
-    if quarter not in registry.quarters:
-        span = f"{registry.quarters[0]} to {registry.quarters[-1]}"
-        raise ValueError(f"{quarter} is outside the project period ({span})")
+    quarter = registry.quarter(quarter)
     lang = lang or info.language
     if lang not in registry.languages:
         raise ValueError(
@@ -77,8 +75,9 @@ def build(
         else:
             _table(ws, sheet, lang, lists)
     # the participant register: optional, one row per participation (or a file of its own)
-    _table(wb.create_sheet(registry.participant_register.sheet.label(lang)),
-           registry.participant_register.sheet, lang, lists)
+    if registry.participant_register:
+        _table(wb.create_sheet(registry.participant_register.sheet.label(lang)),
+               registry.participant_register.sheet, lang, lists)
     generated_at = generated_at or dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
     _stamp(wb, registry, country, quarter, lang, generated_at)
     wb.properties.created = wb.properties.modified = generated_at
@@ -227,7 +226,7 @@ def fill(
     Coded values are written as their label in the template's language; dates as dates.
     Used to make demo data and test workbooks.
     """
-    for sheet in [*registry.template.sheets, registry.participant_register.sheet]:
+    for sheet in registry.all_sheets:
         ws = wb[sheet.label(lang)]
         if sheet.layout == "form":
             for row, f in enumerate(sheet.fields, start=FIRST_DATA_ROW):

@@ -16,45 +16,56 @@ import duckdb
 import pandas as pd
 
 from pipelines.declaration import quarters
-from pipelines.declaration.registry import Kpi, Registry
+from pipelines.declaration.registry import ExportSheet, Kpi, Registry
 from pipelines.export.snapshot import Snapshot
-from pipelines.marts import kpis, people
+from pipelines.marts import counted, kpis, people
 
 SMALL = 5  # person counts from 1 to SMALL - 1 are suppressed
 SUPPRESSED = f"<{SMALL}"
 TOTAL = "Total"
 PROGRESS = "KPI progress"
 SUMMARY = "KPI summary"
-# Free-text remarks partners address to the coordination may name people: they stay out of the
-# pack, as the cover (who reported, their e-mail, notes) does.
-INTERNAL_FIELDS = ("comment", "notes")
-# Council fields reported per quarter ("... this quarter"): summed over the period, while
-# members are a stock, taken from the council's latest report.
-COUNCIL_FLOWS = ("meetings", "consultations", "recommendations")
 
 COUNTS = {"entities": "entities with a status", "estimate": "estimated people reached (indirect)",
           "participations": "participations (a person in two activities counts twice)",
           "unique_participants": "unique participants (each person once)"}
 
-SHEETS = {
-    "README": "What this pack is, where its figures come from and the rules behind them.",
-    SUMMARY: "Each KPI: target, value for the period, cumulative value, % of target and status, "
-    "overall and per country (cumulative); a chart per target against its planned trajectory.",
-    "AMIF indicators": "The AMIF indicators each KPI maps to, in both frameworks, with "
-    "participants by sex and by age bracket.",
-    "Councils": "One row per migrant council: its latest status as of the period's end.",
-    "Authorities": "One row per public authority: its latest status as of the period's end.",
-    "Participants": "Direct participations in activities during the period, per country, by sex "
-    "and by age bracket.",
-    "Outreach": "Indirect outreach during the period: channel, figure and estimation method.",
-    "Unique participants": "From the participant registers: per country, participations and "
-    "unique participants (each person once) in the period and cumulatively, and unique "
-    "participants by sex and age bracket.",
-    "Submissions & data quality": "Every workbook version received up to the as-of quarter, "
-    "the missing ones and the warnings kept with each.",
-    "Definitions": "Each KPI's definition and counting rule.",
-    PROGRESS: "The project's KPI values by quarter beside the planned trajectory (chart data).",
-}
+UNIQUE = "Unique participants"
+
+
+def sheets(reg: Registry) -> dict[str, str]:
+    """The pack's sheets in order, each with the README's line about it."""
+    details = {}
+    for shown in reg.export_sheets():
+        sheet = reg.sheet(shown.sheet)
+        entity = next((name for name, e in reg.entities.items() if e.sheet == sheet.id), None)
+        details[_title(reg, shown)] = shown.description or (
+            f"One row per {entity}: its latest report as of the period's end." if entity else
+            f"{sheet.label('en')} per country, summed over the period." if shown.per_country else
+            f"Every row of {sheet.label('en')} reported for the period.")
+    return {
+        "README": "What this pack is, where its figures come from and the rules behind them.",
+        SUMMARY: "Each KPI: target, value for the period, cumulative value, % of target and status, "
+        "overall and per country (cumulative); a chart per target against its planned trajectory.",
+        _indicators(reg): f"The {reg.export.framework} indicators each KPI maps to, in each "
+        "framework, with the person breakdowns of its sheet where there are some.",
+        **details,
+        **({UNIQUE: "From the participant registers: per country, participations and unique "
+            "participants (each person once) in the period and cumulatively, and unique "
+            "participants by the register's breakdowns."} if reg.participant_register else {}),
+        "Submissions & data quality": "Every workbook version received up to the as-of quarter, "
+        "the missing ones and the warnings kept with each.",
+        "Definitions": "Each KPI's definition and counting rule.",
+        PROGRESS: "The project's KPI values by quarter beside the planned trajectory (chart data).",
+    }
+
+
+def _title(reg: Registry, shown) -> str:
+    return shown.title or reg.sheet(shown.sheet).label("en")
+
+
+def _indicators(reg: Registry) -> str:
+    return f"{reg.export.framework} indicators"
 
 
 @dataclass(frozen=True)
@@ -106,14 +117,14 @@ class Pack:
 # ---- period and as-of ---------------------------------------------------------------------
 def parse_period(text: str, registry: Registry) -> Period:
     """Read a period "2022-Q1..2022-Q4" (or one quarter) of the project; ValueError with a hint."""
-    first, _, last = text.strip().upper().partition("..")
+    first, _, last = text.partition("..")
     try:
-        period = Period(*(f"{y}-Q{q}" for y, q in map(quarters.parse, (first, last or first))))
+        first, last = quarters.parse(first), quarters.parse(last or first)
     except ValueError:
         raise ValueError(f"{text!r} is not a period; write it as 2022-Q1..2022-Q4") from None
-    span = f"{registry.quarters[0]}..{registry.quarters[-1]}"
-    if not {period.first, period.last} <= set(registry.quarters):
-        raise ValueError(f"period {period} is outside the project period ({span})")
+    period = Period(*(f"{y}-Q{q}" for y, q in (first, last)))
+    for quarter in (period.first, period.last):
+        registry.quarter(quarter, f"period {period}: quarter")
     if period.first > period.last:
         raise ValueError(f"period {period} ends before it starts; write it as 2022-Q1..2022-Q4")
     return period
@@ -121,10 +132,7 @@ def parse_period(text: str, registry: Registry) -> Period:
 
 def check_as_of(as_of: str | None, period: Period, registry: Registry) -> str:
     """The as-of quarter: the period's end unless a later quarter of the project is given."""
-    quarter = (as_of or period.last).strip().upper()
-    if quarter not in registry.quarters:
-        span = f"{registry.quarters[0]} to {registry.quarters[-1]}"
-        raise ValueError(f"as-of quarter {quarter} is outside the project period ({span})")
+    quarter = registry.quarter(as_of or period.last, "as-of quarter")
     if quarter < period.last:
         raise ValueError(
             f"as-of quarter {quarter} is before the end of the period {period}; "
@@ -143,11 +151,8 @@ def build(snap: Snapshot, generated_at: dt.datetime) -> Pack:
         readme(s, snap, generated_at),
         kpi_summary(s),
         amif(s),
-        entities(s, "council", "Councils", COUNCIL_FLOWS),
-        entities(s, "authority", "Authorities"),
-        participants(s),
-        outreach(s),
-        unique_participants(s),
+        *(detail(s, shown) for shown in reg.export_sheets()),
+        *([unique_participants(s)] if reg.participant_register else []),
         submissions(s),
         definitions(s),
         progress,
@@ -160,6 +165,7 @@ def readme(s: Scope, snap: Snapshot, generated_at: dt.datetime) -> Table:
     first, last = quarters.first_day(s.period.first), quarters.last_day(s.period.last)
     styles = reg.status_rule.statuses
     ratio = f"{reg.status_rule.at_risk_ratio:.0%}"
+    breakdowns = list(dict.fromkeys(rule.label for rule in reg.sums))
     rows = [
         ("Project", f"{p.name} ({p.acronym})"),
         ("Fund", p.fund),
@@ -175,26 +181,26 @@ def readme(s: Scope, snap: Snapshot, generated_at: dt.datetime) -> Table:
         ("Generated at", generated_at.isoformat(sep=" ", timespec="seconds")),
         ("Aggregates only", "No names, e-mail addresses or personal identifiers of participants "
          "or of the people who reported are included."),
-        ("Small cells", f"Person counts from 1 to {SMALL - 1} in person breakdowns (sheets "
-         f"Participants and AMIF indicators) are shown as \"{SUPPRESSED}\"; 0 is shown as 0; "
-         "totals are shown in full."),
-        ("Sex and age", "Participants are reported by sex and, separately, by age bracket; the "
-         "partners' workbooks do not cross sex with age."),
+        ("Small cells", f"Person counts from 1 to {SMALL - 1} in person breakdowns are shown "
+         f"as \"{SUPPRESSED}\"; 0 is shown as 0; totals are shown in full."),
+        *((("Breakdowns", f"{' and '.join(breakdowns).capitalize()} are reported separately, each adding up "
+            "to the total; the partners' workbooks do not cross them."),) if breakdowns else ()),
         ("Value for the period", "Flows sum the quarters of the period; stocks (entities with a "
          "status) are counted at the period's end; unique participants are the people counted "
          "for the first time in the period. Cumulative values run from the project's "
          "start to the as-of quarter."),
-        ("Participations and unique participants", "Participations count a person once per "
-         "activity (a person in two activities counts twice); unique participants count each "
-         "person once over the whole project, from the participant registers, where a person is "
-         "a keyed hash of country and the partner's participant code (the code itself is never "
-         "stored). Column Counts of the KPI summary says which each KPI counts."),
+        *((("Participations and unique participants", "Participations count a person once per "
+            "activity (a person in two activities counts twice); unique participants count each "
+            "person once over the whole project, from the participant registers, where a person "
+            "is a keyed hash of country and the partner's participant code (the code itself is "
+            "never stored). Column Counts of the KPI summary says which each KPI counts."),)
+          if reg.participant_register else ()),
         ("Status rule", f"{styles['achieved'].label}: the value reaches the target; "
          f"{styles['on_track'].label}: it reaches the planned value for the quarter; "
          f"{styles['at_risk'].label}: at least {ratio} of the planned value; "
          f"{styles['off_track'].label}: below that."),
         *((f"Counting rule: {k.label}", k.counting_rule) for k in reg.kpis),
-        *((f"Sheet: {name}", text) for name, text in SHEETS.items()),
+        *((f"Sheet: {name}", text) for name, text in sheets(reg).items()),
     ]
     used = s.con.execute(
         "SELECT country, quarter, version, file_name, submission_id FROM current_submissions "
@@ -271,7 +277,7 @@ def kpi_progress(s: Scope) -> tuple[Table, list[Chart]]:
 
 
 def amif(s: Scope) -> Table:
-    """One row per AMIF indicator a KPI maps to; persons by sex and by age where they exist."""
+    """One row per EU indicator a KPI maps to; persons by their breakdowns where there are some."""
     in_period = period_values(s)
     rows = []
     for kpi in s.registry.kpis:
@@ -280,7 +286,7 @@ def amif(s: Scope) -> Table:
             for ref in refs:
                 field = kpi.source.sheet and ref.value and s.registry.sheet(kpi.source.sheet).field(ref.value)
                 rows.append({
-                    "Framework": f"AMIF {framework}",
+                    "Framework": f"{s.registry.export.framework} {framework}",
                     "Legal reference": ref.ref,
                     "Indicator": ref.wording,
                     "Counted as": f"{field.label('en') if field else kpi.label} ({kpi.unit})",
@@ -288,9 +294,10 @@ def amif(s: Scope) -> Table:
                     if field else in_period[kpi.id],
                     **({} if field else parts),
                 })
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows, columns=["Framework", "Legal reference", "Indicator", "Counted as",
+                                        f"Value {s.period}"] if not rows else None)
     people = list(frame.columns[5:])
-    return Table("AMIF indicators", _suppress(frame, people), wrap=("Indicator",))
+    return Table(_indicators(s.registry), _suppress(frame, people), wrap=("Indicator",))
 
 
 def _breakdown(s: Scope, kpi: Kpi) -> dict[str, float]:
@@ -304,26 +311,38 @@ def _breakdown(s: Scope, kpi: Kpi) -> dict[str, float]:
     return {sheet.field(p).label("en"): rows[p].sum() for r in rules for p in r.parts}
 
 
-# ---- entities and flows -------------------------------------------------------------------
-def entities(s: Scope, name: str, title: str, flows: tuple[str, ...] = ()) -> Table:
-    """Each entity's latest report up to the period's end; `flows` summed over the period."""
+# ---- detail sheets ------------------------------------------------------------------------
+def detail(s: Scope, shown: ExportSheet) -> Table:
+    """A detail sheet as the declaration lists it: entities, per-country sums or rows."""
+    entity = next((name for name, e in s.registry.entities.items() if e.sheet == shown.sheet), None)
+    if entity:
+        return entities(s, entity, _title(s.registry, shown))
+    if shown.per_country:
+        return per_country(s, shown.sheet, _title(s.registry, shown))
+    return listed(s, shown.sheet, _title(s.registry, shown))
+
+
+def entities(s: Scope, name: str, title: str) -> Table:
+    """Each entity's latest report up to the period's end (counted.latest), the KPIs it counts
+    toward (counted.qualifies) and its per-quarter figures summed over the period."""
     reg = s.registry
     entity = reg.entities[name]
     sheet = reg.sheet(entity.sheet)
-    keys = ["country", entity.key]
-    rows = _rows(s, entity.sheet, reg.quarters[0])
-    # rows come in quarter order: an entity's status is the one of the latest quarter reporting it
-    latest = rows.drop_duplicates(keys, keep="last").sort_values(keys)
+    stocks = [k for k in reg.kpis if k.source.entity == name]
+    conditions = [counted.qualifies(reg, k) for k in stocks]
+    flags = "".join(f", {sql} AS _counts_{i}" for i, (sql, _) in enumerate(conditions))
+    latest = counted.run(s.con, f"SELECT *{flags} FROM ({counted.latest(reg, name)}) "
+                         f"ORDER BY country, {entity.key}",
+                         {"as_of": s.period.last, **{k: v for _, p in conditions for k, v in p.items()}}).df()
+    flows = [f.id for f in sheet.fields if f.per_quarter]
     if flows:
-        summed = rows[rows["quarter"] >= s.period.first].groupby(keys)[list(flows)].sum()
-        latest = latest.drop(columns=list(flows)).join(summed, on=keys)
-        latest[list(flows)] = latest[list(flows)].fillna(0).astype(int)
-    counted = [k for k in reg.kpis if k.source.entity == name]
+        keys = ["country", entity.key]
+        summed = _rows(s, entity.sheet, s.period.first).groupby(keys)[flows].sum()
+        latest = latest.drop(columns=flows).join(summed, on=keys)
+        latest[flows] = latest[flows].fillna(0).astype(int)
     frame = _labelled(latest, reg, entity.sheet, ["country", "quarter"])
-    frame["Counts towards"] = [
-        "; ".join(k.label for k in counted if _qualifies(row, k, entity.status_field))
-        for row in latest.to_dict("records")
-    ]
+    frame["Counts towards"] = ["; ".join(k.label for i, k in enumerate(stocks) if row[f"_counts_{i}"])
+                               for row in latest.to_dict("records")]
     flow_labels = [sheet.field(f).label("en") for f in flows]
     frame = frame.rename(columns={
         "Quarter": "Last reported",
@@ -335,17 +354,11 @@ def entities(s: Scope, name: str, title: str, flows: tuple[str, ...] = ()) -> Ta
     return Table(title, frame, totals=bool(numbers), freeze_columns=2)
 
 
-def _qualifies(row: dict, kpi: Kpi, status_field: str) -> bool:
-    where = {c: [v] if isinstance(v, str) else v for c, v in kpi.source.where.items()}
-    return row[status_field] in kpi.source.qualifying and all(
-        row[c] in allowed for c, allowed in where.items()
-    )
-
-
-def participants(s: Scope) -> Table:
-    """Per country: activities, and every person count of the activities, summed over the period."""
+def per_country(s: Scope, sheet_id: str, title: str) -> Table:
+    """Per country: the sheet's rows and each of its whole-number fields summed over the period,
+    a flow KPI's field under the KPI's label; person counts under 5 shown as "<5"."""
     reg = s.registry
-    sheet = reg.sheet(reg.sums[0].sheet)
+    sheet = reg.sheet(sheet_id)
     counts = [f.id for f in sheet.fields if f.type == "integer"]
     rows = _rows(s, sheet.id, s.period.first)
     grouped = rows.groupby("country")
@@ -353,50 +366,55 @@ def participants(s: Scope) -> Table:
         "Country": [c.code for c in reg.countries],
         "Name": [c.name for c in reg.countries],
     })
-    frame["Activities"] = frame["Country"].map(grouped.size()).fillna(0).astype(int)
+    frame[sheet.label("en")] = frame["Country"].map(grouped.size()).fillna(0).astype(int)
     names = {k.source.value: k.label for k in reg.kpis if k.source.sheet == sheet.id}
     for f in counts:
         label = names.get(f, sheet.field(f).label("en"))
         frame[label] = frame["Country"].map(grouped[f].sum()).fillna(0).astype(int)
     frame = _with_total(frame, list(frame.columns[2:]))
-    return Table("Participants", _suppress(frame, list(frame.columns[3:]), totals=True),
+    return Table(title, _suppress(frame, list(frame.columns[3:]), totals=True),
                  totals=True, freeze_columns=2)
+
+
+def listed(s: Scope, sheet_id: str, title: str) -> Table:
+    """Every row of a sheet in the period, with a totals row of its numbers."""
+    rows = _rows(s, sheet_id, s.period.first)
+    frame = _labelled(rows, s.registry, sheet_id, ["country", "quarter"])
+    numbers = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    wrap = tuple(f.label("en") for f in s.registry.sheet(sheet_id).fields
+                 if f.type == "text" and not f.key)
+    return Table(title, _with_total(frame, numbers), totals=True, freeze_columns=2, wrap=wrap)
 
 
 def unique_participants(s: Scope) -> Table:
     """Per country: participations and unique participants from the registers, in the period and
-    cumulatively; then unique participants (cumulative) by sex and age bracket, small cells "<5"."""
+    cumulatively; then unique participants (cumulative) by the register's breakdowns, small
+    cells "<5"."""
     reg = s.registry
     period = people.by_country(s.con, reg, s.period.last, s.period.first)
     cumulative = people.by_country(s.con, reg, s.as_of)
+    total = f"Unique participants to {s.as_of} (each person once)"
     frame = pd.DataFrame({
         "Country": period["country"],
         f"Participations {s.period} (a person once per activity)": period["participations"],
         f"Unique participants {s.period} (each person once)": period["unique_participants"],
-        f"Unique participants to {s.as_of} (each person once)": cumulative["unique_participants"],
+        total: cumulative["unique_participants"],
     })
+    rows, columns = people.breakdowns(reg)
+    spec = reg.participant_register.sheet
     grid = people.by_sex_age(s.con, reg, s.as_of)
-    sex_labels, age_labels = (reg.code_lists[n] for n in ("sex", "age_bracket"))
-    for sex, row in grid.iterrows():
-        for age, n in row.items():
-            frame.loc[len(frame)] = {"Country": f"to {s.as_of}: {sex_labels[sex]['en']}, "
-                                     f"{age_labels[age]['en']}",
-                                     f"Unique participants to {s.as_of} (each person once)": n}
-    return Table("Unique participants", _suppress(frame, list(frame.columns[1:])), freeze_columns=1)
-
-
-def outreach(s: Scope) -> Table:
-    rows = _rows(s, "outreach", s.period.first)
-    frame = _labelled(rows, s.registry, "outreach", ["country", "quarter"])
-    numbers = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
-    return Table("Outreach", _with_total(frame, numbers), totals=True, freeze_columns=2,
-                 wrap=("Description",))
+    for code, row in grid.iterrows():
+        for other, n in row.items():
+            named = [reg.code_lists[spec.field(rows).choices][code]["en"],
+                     *([reg.code_lists[spec.field(columns).choices][other]["en"]] if columns else [])]
+            frame.loc[len(frame)] = {"Country": f"to {s.as_of}: {', '.join(named)}", total: n}
+    return Table(UNIQUE, _suppress(frame, list(frame.columns[1:])), freeze_columns=1)
 
 
 def submissions(s: Scope) -> Table:
     """Every version received up to the as-of quarter, current or superseded, and the gaps."""
     received = s.con.execute(
-        """
+        f"""
         SELECT s.country AS "Country", s.quarter AS "Quarter", s.version AS "Version",
                c.partner AS "Partner", s.file_name AS "File name",
                s.submission_id AS "SHA-256", s.received_at AS "Received at",
@@ -404,7 +422,7 @@ def submissions(s: Scope) -> Table:
                     THEN 'current' ELSE 'superseded' END AS "Status",
                (SELECT count(*) FROM findings f
                 WHERE f.submission_id = s.submission_id) AS "Warnings"
-        FROM submissions s LEFT JOIN cover c USING (submission_id)
+        FROM submissions s LEFT JOIN {s.registry.cover.id} c USING (submission_id)
         WHERE s.quarter <= ?
         """,
         [s.as_of],
@@ -444,11 +462,8 @@ def definitions(s: Scope) -> Table:
 # ---- helpers ------------------------------------------------------------------------------
 def _rows(s: Scope, sheet: str, first: str) -> pd.DataFrame:
     """A template sheet's rows from the current versions of the quarters first..period end."""
-    return s.con.execute(
-        f"""SELECT t.* FROM {sheet} t JOIN current_submissions s USING (submission_id)
-            WHERE s.quarter BETWEEN ? AND ? ORDER BY t.country, t.quarter, t.source_row""",
-        [first, s.period.last],
-    ).df()
+    return counted.run(s.con, f"{counted.sheet_rows(sheet)} ORDER BY country, quarter, source_row",
+                       {"as_of": s.period.last, "first": first}).df()
 
 
 def _labelled(rows: pd.DataFrame, reg: Registry, sheet_id: str, lead: list[str]) -> pd.DataFrame:
@@ -458,7 +473,7 @@ def _labelled(rows: pd.DataFrame, reg: Registry, sheet_id: str, lead: list[str])
     sheet = reg.sheet(sheet_id)
     frame = pd.DataFrame({c.title(): rows[c].to_numpy() for c in lead})
     for f in sheet.fields:
-        if f.id in INTERNAL_FIELDS:
+        if f.internal:
             continue
         values = rows[f.id] if f.id in rows else pd.Series([None] * len(rows), dtype=object)
         if f.type == "choice":

@@ -68,7 +68,8 @@ def _queries(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: str) -> 
         "findings": "SELECT submission_id, severity, sheet, cell, rule FROM findings WHERE "
         f"submission_id IN (SELECT submission_id FROM submissions WHERE {upto})",
         # the partner organisation only: who reported it and their e-mail stay in the database
-        "cover": f"SELECT submission_id, country, quarter, partner FROM cover WHERE {used}",
+        registry.cover.id: f"SELECT submission_id, country, quarter, partner FROM {registry.cover.id} "
+        f"WHERE {used}",
     }
     for sheet in registry.template.sheets:
         if sheet.layout == "table":

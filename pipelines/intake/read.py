@@ -91,10 +91,11 @@ class ReadBook:
     stamp: dict[str, str] = field(default_factory=dict)
     sheets: dict[str, SheetData] = field(default_factory=dict)
     findings: list[F.Finding] = field(default_factory=list)
+    cover_id: str = ""  # the id of the declaration's cover sheet, once it is read
 
     @property
     def cover(self) -> dict:
-        frame = self.sheets["cover"].frame if "cover" in self.sheets else pd.DataFrame()
+        frame = self.sheets[self.cover_id].frame if self.cover_id in self.sheets else pd.DataFrame()
         return frame.iloc[0].to_dict() if len(frame) else {}
 
     @property
@@ -193,6 +194,8 @@ def _read_sheets(wb: Sheets, data: bytes, book: ReadBook, registry: Registry) ->
         data_sheet = reader(sheet, name, rows, registry, book.findings)
         book.findings.extend(_merged(wb.sheet(name), data_sheet, registry))
         book.sheets[sheet.id] = data_sheet
+        if sheet.layout == "form":
+            book.cover_id = sheet.id
     _read_register_sheet(wb, names, found_names, book, registry)
     book.findings.extend(_formulas(data, found_names, book, registry))
     book.findings.extend(_ignored_sheets(wb.names, found_names, registry))
@@ -201,6 +204,8 @@ def _read_sheets(wb: Sheets, data: bytes, book: ReadBook, registry: Registry) ->
 def _read_register_sheet(wb: Sheets, names: dict[str, str], found_names: dict[str, Sheet],
                          book: ReadBook, registry: Registry) -> None:
     """The participant register, an optional sheet: read when it is there and has rows."""
+    if registry.participant_register is None:
+        return
     sheet = registry.participant_register.sheet
     name = next((names[k] for k in _sheet_keys(sheet, registry) if k in names), None)
     if name is None:
@@ -220,7 +225,8 @@ def _ignored_sheets(all_names: list[str], used: dict, registry: Registry) -> lis
 
 def register_columns(registry: Registry) -> int:
     """How far right a participant register sheet is read: its fields and as many again."""
-    return 2 * len(registry.participant_register.sheet.fields) + 4
+    register = registry.participant_register
+    return 2 * len(register.sheet.fields) + 4 if register else MAX_COLUMN
 
 
 def _merged(ws, data: SheetData, registry: Registry) -> list[F.Finding]:

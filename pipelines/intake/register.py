@@ -65,8 +65,9 @@ def is_file(path: Path) -> bool:
 
 def from_book(book: read.ReadBook, registry: Registry) -> Register | None:
     """The register sheet of a read workbook, when it has one with rows."""
-    sheet = registry.participant_register.sheet
-    data = book.sheets.get(sheet.id)
+    if registry.participant_register is None:
+        return None
+    data = book.sheets.get(registry.participant_register.sheet.id)
     if data is None:
         return None
     return Register(book.sha256, book.path, book.size, "sheet", data.name, book.country, book.quarter,
@@ -79,6 +80,9 @@ def read_file(path: Path, registry: Registry, data: bytes | None = None) -> Regi
     data = path.read_bytes() if data is None else data
     reg = Register(hashlib.sha256(data).hexdigest(), path, len(data), path.suffix.lower().lstrip("."),
                    path.name)
+    if registry.participant_register is None:
+        reg.findings.append(F.error("no_registers", value=path.name))
+        return reg
     tied = NAME.search(path.name)
     if not tied:
         reg.findings.append(F.error("register_name", value=path.name))

@@ -81,8 +81,9 @@ def _other_country(book: ReadBook, sender: str | None) -> F.Finding | None:
     named = [c for c in (book.cover.get("country"), book.stamp.get("country")) if c and c != sender]
     if not named:
         return None
-    cell = book.sheets["cover"].cell("country") if named[0] == book.cover.get("country") else ""
-    return F.error("uploader_country", sheet=book.sheets["cover"].name if cell else "", cell=cell,
+    cover = book.sheets.get(book.cover_id)
+    cell = cover.cell("country") if cover is not None and named[0] == book.cover.get("country") else ""
+    return F.error("uploader_country", sheet=cover.name if cell else "", cell=cell,
                    value=named[0], expected=sender)
 
 
@@ -91,8 +92,10 @@ def _register_sheet(book: ReadBook, registry: Registry) -> list[F.Finding]:
     from pipelines.intake import register, register_checks
 
     carried = register.from_book(book, registry)
+    if carried is None:
+        return []
     activities = book.sheets.get(registry.participant_register.reconcile.sheet)
-    if carried is None or activities is None:
+    if activities is None:
         return []
     return register_checks.check(carried, registry, activities.frame)
 
@@ -219,7 +222,7 @@ def _checks(sheet: Sheet, registry: Registry) -> list[Check]:
         if f.key:
             checks.append(Check(E.ExpectCompoundColumnsToBeUnique(column_list=["_file", f.id]),
                                 "unique", f.id))
-    if sheet.id == "cover":
+    if sheet.layout == "form":
         checks += _cover_checks(registry, E)
     for rule in registry.sums:
         if rule.sheet == sheet.id:

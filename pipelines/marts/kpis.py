@@ -1,16 +1,6 @@
-"""The KPIs as of a quarter, overall and per country, from the KPI declarations.
-
-Counting rules (stated per KPI in indicators.yaml):
-- only the current version of each country's quarter counts; superseded versions are ignored;
-- a stock counts distinct entities (country + id) by their status in the latest quarter that
-  reports them, up to the as-of quarter. Stocks are never summed over quarters: a council
-  reported in eight quarters is one council;
-- a flow sums its field over every quarter up to the as-of quarter;
-- direct participants and indirect outreach are separate KPIs and never added together;
-- people (unique participants) are distinct persons of the current registers up to the as-of
-  quarter, per country: the keyed hash includes the country, so the project's total is the sum
-  of the countries' (pipelines/marts/people.py).
-"""
+"""The KPIs as of a quarter, overall and per country: each the sum of its counted rows
+(pipelines/marts/counted.py, where the counting rules are), with its target, plan and status.
+KPIs are never added to one another: direct participations and indirect outreach stay apart."""
 
 from __future__ import annotations
 
@@ -18,49 +8,20 @@ import duckdb
 import pandas as pd
 
 from pipelines.declaration.registry import Kpi, Registry
-from pipelines.marts import people
+from pipelines.marts import counted
 
 COLUMNS = ["id", "label", "unit", "country", "value", "target", "percent", "planned", "status"]
 
 
 def _per_country(con: duckdb.DuckDBPyConnection, registry: Registry, kpi: Kpi, as_of: str,
                  current: str) -> dict[str, float]:
-    """The KPI's value for each country that has one, as of the quarter."""
-    src = kpi.source
-    if src.entity:
-        entity = registry.entities[src.entity]
-        conditions = [f"{entity.status_field} IN ({_list(src.qualifying)})"]
-        for column, allowed in src.where.items():
-            conditions.append(
-                f"{column} IN ({_list([allowed] if isinstance(allowed, str) else allowed)})"
-            )
-        sql = f"""
-            WITH latest AS (
-                SELECT t.* FROM {entity.sheet} t
-                JOIN {current} s USING (submission_id)
-                WHERE s.quarter <= $as_of
-                QUALIFY row_number() OVER (
-                    PARTITION BY t.country, t.{entity.key} ORDER BY s.quarter DESC) = 1)
-            SELECT country, count(*) FROM latest WHERE {" AND ".join(conditions)} GROUP BY country
-        """
-    elif src.register_count:
-        if not people.has_registers(con):
-            return {}
-        sql = people.KPI_SQL[src.register_count]
-    else:
-        sql = f"""
-            SELECT t.country, sum(t.{src.value}) FROM {src.sheet} t
-            JOIN {current} s USING (submission_id)
-            WHERE s.quarter <= $as_of GROUP BY t.country
-        """
-    return {
-        country: float(value or 0)
-        for country, value in con.execute(sql, {"as_of": as_of}).fetchall()
-    }
-
-
-def _list(values: list[str]) -> str:
-    return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+    """The KPI's value for each country that has one, as of the quarter: its counted rows summed."""
+    if not counted.available(con, kpi):
+        return {}
+    sql, params = counted.rows(registry, kpi, current)
+    found = counted.run(con, f"SELECT country, sum(counts) FROM ({sql}) GROUP BY country",
+                        {**params, "as_of": as_of}).fetchall()
+    return {country: float(value or 0) for country, value in found}
 
 
 def status(value: float, target: float | None, planned: float | None, ratio: float) -> str:
@@ -81,9 +42,7 @@ def compute(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: str,
     `current` names the relation of submissions that count: by default the latest version of
     each country and quarter; another view gives the KPIs as they were before a correction.
     """
-    if as_of not in registry.quarters:
-        span = f"{registry.quarters[0]} to {registry.quarters[-1]}"
-        raise ValueError(f"as-of quarter {as_of} is outside the project period ({span})")
+    as_of = registry.quarter(as_of, "as-of quarter")
     ratio = registry.status_rule.at_risk_ratio
     rows = []
     for kpi in registry.kpis:

@@ -88,25 +88,40 @@ def by_country(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: str,
     return pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
 
 
+def breakdowns(registry: Registry) -> tuple[str | None, str | None]:
+    """The register's coded fields people are broken down by (the fields reconciled with the
+    aggregate sheet's parts, e.g. sex and age bracket): the rows' and the columns' of a grid."""
+    register = registry.participant_register
+    fields = list(register.reconcile.parts) if register else []
+    return (fields + [None, None])[0], (fields + [None, None])[1]
+
+
 def by_sex_age(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: str,
                country: str | None = None, first: str | None = None) -> pd.DataFrame:
-    """Unique participants by sex (rows) and age bracket (columns), each person once with the sex
-    and age bracket of their latest participation; every code of both lists is there."""
+    """Unique participants by the register's two breakdowns (e.g. sex in rows, age bracket in
+    columns), each person once with the values of their latest participation; every code of
+    both lists is there. One breakdown gives one column, "people"; none, an empty grid."""
+    rows, columns = breakdowns(registry)
+    if rows is None:
+        return pd.DataFrame()
     spec = registry.participant_register.sheet
-    sexes = list(registry.code_lists[spec.field("sex").choices])
-    ages = list(registry.code_lists[spec.field("age_bracket").choices])
-    grid = pd.DataFrame(0, index=pd.Index(sexes, name="sex"), columns=ages)
+    codes = {f: list(registry.code_lists[spec.field(f).choices]) for f in (rows, columns) if f}
+    grid = pd.DataFrame(0, index=pd.Index(codes[rows], name=rows),
+                        columns=codes[columns] if columns else ["people"])
     if not has_registers(con):
         return grid
     sql, params = _rows(as_of, country, first)
+    second = columns or "'people'"
+    dated = [f.id for f in spec.fields if f.type == "date"][:1]  # the participation's date
+    order = ", ".join(["quarter", *dated, "source_row"])
     counted = con.execute(f"""
         WITH latest AS (
-            SELECT country, person, arg_max(sex, (quarter, date, source_row)) AS sex,
-                   arg_max(age_bracket, (quarter, date, source_row)) AS age_bracket
+            SELECT country, person, arg_max({rows}, ({order})) AS a,
+                   arg_max({second}, ({order})) AS b
             FROM ({sql}) GROUP BY country, person)
-        SELECT sex, age_bracket, count(*) AS people FROM latest GROUP BY ALL
+        SELECT a, b, count(*) AS people FROM latest GROUP BY ALL
     """, params).fetchall()
-    for sex, age, n in counted:
-        if sex in grid.index and age in grid.columns:
-            grid.loc[sex, age] = n
+    for a, b, n in counted:
+        if a in grid.index and b in grid.columns:
+            grid.loc[a, b] = n
     return grid

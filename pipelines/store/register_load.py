@@ -68,9 +68,12 @@ SQL_TYPES = {"date": "DATE"}
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
-    """The registers table, its view and participations (columns from the register's fields)."""
-    con.execute(SCHEMA + CURRENT_VIEW + PEOPLE_FIRST)
+    """The registers table, its view and participations (columns from the register's fields);
+    none for a project without participant registers."""
     spec = registry.participant_register
+    if spec is None:
+        return
+    con.execute(SCHEMA + CURRENT_VIEW + PEOPLE_FIRST)
     con.execute("CREATE TABLE IF NOT EXISTS participations (register_id VARCHAR NOT NULL, "
                 "country VARCHAR NOT NULL, quarter VARCHAR NOT NULL, source_row INTEGER, "
                 "person BIGINT NOT NULL)")
