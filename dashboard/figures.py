@@ -204,16 +204,16 @@ def _bars(values) -> tuple[list[int], list[str]]:
             [f"{v:,}" if isinstance(v, int) else v for v in shown])
 
 
-def participations(breakdown: pd.DataFrame) -> go.Figure:
-    """Participations by sex and by age bracket (tables.breakdown), one above the other so that
-    they read on a phone too."""
+def breakdown(breakdown: pd.DataFrame) -> go.Figure:
+    """A total by each of its breakdowns (tables.breakdown, e.g. by sex and by age bracket), one
+    above the other so that they read on a phone too."""
     groups = list(dict.fromkeys(breakdown["by"]))
     sizes = [int((breakdown["by"] == g).sum()) for g in groups]
     fig = make_subplots(rows=max(len(groups), 1), cols=1, subplot_titles=[f"By {g}" for g in groups],
                         row_heights=sizes or None, vertical_spacing=0.16)
     for i, group in enumerate(groups, start=1):
         mine = breakdown[breakdown["by"] == group]
-        lengths, labels = _bars(mine["participations"])
+        lengths, labels = _bars(mine["count"])
         fig.add_trace(go.Bar(
             y=mine["category"], x=lengths, text=labels, textposition="auto", textangle=0,
             orientation="h", marker={"color": ACTUAL}, showlegend=False,
@@ -223,12 +223,14 @@ def participations(breakdown: pd.DataFrame) -> go.Figure:
     return _styled(fig, 120 + 34 * sum(sizes), margin={"l": 40, "r": 20, "t": 40, "b": 30})
 
 
-def outreach_by_channel(channels: pd.DataFrame) -> go.Figure:
-    """Migrants reached per channel (tables.by_channel, summed over estimation methods)."""
-    totals = channels.groupby("channel", sort=False)["migrants reached"].sum().sort_values()
+def by_category(frame: pd.DataFrame, value: str, unit: str) -> go.Figure:
+    """A flow KPI per category of its first disaggregation (tables.by_category, summed over the
+    others), largest on top."""
+    first = frame.columns[0]
+    totals = frame.groupby(first, sort=False)[value].sum().sort_values()
     lengths, labels = _bars(totals)
     fig = go.Figure(go.Bar(
         y=totals.index, x=lengths, orientation="h", marker={"color": ACTUAL}, text=labels,
-        textposition="auto", textangle=0, hovertemplate="%{y}: %{text} migrants<extra></extra>"))
-    fig.update_xaxes(gridcolor="#e5e7eb", rangemode="tozero", title="migrants reached")
+        textposition="auto", textangle=0, hovertemplate=f"%{{y}}: %{{text}} {unit}<extra></extra>"))
+    fig.update_xaxes(gridcolor="#e5e7eb", rangemode="tozero", title=value.lower())
     return _styled(fig, 80 + 40 * max(len(totals), 1), margin={"l": 40, "r": 20, "t": 40, "b": 40})

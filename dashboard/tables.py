@@ -11,7 +11,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from pipelines.declaration.registry import Registry
+from pipelines.declaration.registry import Kpi, Registry
 from pipelines.export.pack import SMALL, SUPPRESSED
 
 # Timeliness of a country's quarter, in the order of the legend: words and a symbol, never colour
@@ -144,73 +144,86 @@ def outlook(projected: pd.DataFrame, target: float | None) -> str:
 
 def entity_table(history: pd.DataFrame, registry: Registry, entity: str,
                  counted: dict[tuple[str, str], list[str]]) -> pd.DataFrame:
-    """One row per entity: its latest report (status, date, evidence, source cell), the KPIs it
-    counts toward, and its status in each quarter ("" where a quarter did not report it)."""
+    """One row per entity: its latest report (every field of its sheet but internal remarks, coded
+    values by their label), the KPIs it counts toward, its source cell, and its status in each
+    quarter ("" where a quarter did not report it)."""
     spec = registry.entities[entity]
     sheet = registry.sheet(spec.sheet)
-    codes = sheet.field(spec.status_field).choices
-    columns = ["country", "id", "name", "level", "status", "status_date", "evidence",
-               "counts_toward", "file_name", "version", "sheet", "cell", *registry.quarters]
+    shown = [f for f in sheet.fields if not f.internal and f.id != spec.key]
+    columns = ["country", "id", *(f.id for f in shown), "counts_toward", "file_name", "version",
+               "sheet", "cell", *registry.quarters]
     if history.empty:
         return pd.DataFrame(columns=columns)
+    codes = sheet.field(spec.status_field).choices
     by_quarter = history.pivot_table(index=["country", "record"], columns="quarter",
                                      values=spec.status_field, aggfunc="last")
     latest = history.sort_values("quarter").groupby(["country", "record"]).tail(1)
     rows = []
-    for row in latest.itertuples(index=False):
-        key = (row.country, row.record)
+    for row in latest.to_dict("records"):
+        key = (row["country"], row["record"])
         statuses = by_quarter.loc[key] if key in by_quarter.index else {}
         rows.append({
-            "country": row.country, "id": row.record, "name": row.name,
-            "level": label(registry, "level", row.level),
-            "status": label(registry, codes, getattr(row, spec.status_field)),
-            "status_date": _day(getattr(row, "status_date", None)),
-            "evidence": "" if pd.isna(row.evidence) else row.evidence,
+            "country": row["country"], "id": row["record"],
+            **{f.id: _shown(registry, f, row.get(f.id)) for f in shown},
             "counts_toward": "; ".join(counted.get(key, [])),
-            "file_name": row.file_name, "version": row.version, "sheet": row.sheet, "cell": row.cell,
+            "file_name": row["file_name"], "version": row["version"], "sheet": row["sheet"],
+            "cell": row["cell"],
             **{q: label(registry, codes, statuses.get(q)) for q in registry.quarters},
         })
     return pd.DataFrame(rows, columns=columns).sort_values(["country", "id"], ignore_index=True)
 
 
-def breakdown(activities: pd.DataFrame, registry: Registry) -> pd.DataFrame:
-    """Participations by sex and by age bracket: one row per part of each `sums` rule of the
-    activities sheet. The workbooks report the two separately, not crossed."""
-    sheet = registry.sheet("activities")
-    rows = [{"by": rule.label, "category": sheet.field(part).label("en"),
-             "participations": int(activities[part].sum()) if len(activities) else 0}
-            for rule in registry.sums if rule.sheet == "activities" for part in rule.parts]
-    return pd.DataFrame(rows, columns=["by", "category", "participations"])
+def _shown(registry: Registry, field, value: object) -> object:
+    """A value as a reader wants it: a coded value's label, a date's day, a gap as ""."""
+    if field.type == "choice":
+        return label(registry, field.choices, value)
+    if field.type == "date":
+        return _day(value)
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else value
 
 
-def by_activity_type(activities: pd.DataFrame, registry: Registry) -> pd.DataFrame:
-    """Activities and participations per activity type, with every person breakdown summed."""
-    parts = [p for rule in registry.sums if rule.sheet == "activities" for p in rule.parts]
-    people = ["participants_total", *parts, "third_country_nationals", "reported_helpful"]
-    sheet = registry.sheet("activities")
-    if activities.empty:
-        return pd.DataFrame(columns=["activity type", "activities",
-                                     *(sheet.field(p).label("en") for p in people)])
-    grouped = activities.groupby("activity_type")
-    frame = grouped[people].sum().astype(int)
-    frame.insert(0, "activities", grouped.size())
-    frame.index = [label(registry, "activity_type", code) for code in frame.index]
-    frame = frame.rename(columns={p: sheet.field(p).label("en") for p in people})
-    return frame.rename_axis("activity type").reset_index()
+def breakdown(rows: pd.DataFrame, registry: Registry, kpi: Kpi) -> pd.DataFrame:
+    """A flow KPI's total broken down: one row per part of each `sums` rule of its field (e.g.
+    participations by sex and by age bracket). Workbooks report each breakdown separately."""
+    sheet = registry.sheet(kpi.source.sheet)
+    found = [{"by": rule.label, "category": sheet.field(part).label("en"),
+              "count": int(rows[part].sum()) if len(rows) else 0}
+             for rule in _sums(registry, kpi) for part in rule.parts]
+    return pd.DataFrame(found, columns=["by", "category", "count"])
 
 
-def by_channel(outreach: pd.DataFrame, registry: Registry) -> pd.DataFrame:
-    """Migrants reached per channel and estimation method, with the number of outreach lines."""
-    columns = ["channel", "estimation method", "lines", "migrants reached"]
-    if outreach.empty:
-        return pd.DataFrame(columns=columns)
-    grouped = outreach.groupby(["channel", "estimation_method"])
-    frame = pd.DataFrame({"lines": grouped.size(),
-                          "migrants reached": grouped["migrants_reached"].sum()}).reset_index()
-    frame["channel"] = [label(registry, "channel", c) for c in frame["channel"]]
-    frame["estimation method"] = [label(registry, "estimation_method", m)
-                                  for m in frame["estimation_method"]]
-    return frame[columns].sort_values("migrants reached", ascending=False, ignore_index=True)
+def _sums(registry: Registry, kpi: Kpi) -> list:
+    return [r for r in registry.sums if r.sheet == kpi.source.sheet and r.total == kpi.source.value]
+
+
+def within(registry: Registry, kpi: Kpi) -> list[str]:
+    """The whole-number fields counted within a flow KPI's field (not above it, e.g. third-country
+    nationals among participants)."""
+    sheet = registry.sheet(kpi.source.sheet)
+    return [r.field for r in registry.not_above if r.sheet == sheet.id and r.limit == kpi.source.value
+            and sheet.field(r.field).type == "integer"]
+
+
+def by_category(rows: pd.DataFrame, registry: Registry, kpi: Kpi) -> pd.DataFrame:
+    """A flow KPI per category of its disaggregations (the coded fields of its sheet, e.g.
+    activity type, or channel and estimation method): the rows, the KPI's field, its parts and
+    the fields counted within it, largest first."""
+    sheet = registry.sheet(kpi.source.sheet)
+    fields = {f.id: f for f in sheet.fields}
+    keys = [d for d in kpi.disaggregations if d in fields and fields[d].type == "choice"]
+    numbers = list(dict.fromkeys([kpi.source.value, *(p for r in _sums(registry, kpi) for p in r.parts),
+                                  *within(registry, kpi)]))
+    names = {f: fields[f].label("en") for f in [*keys, *numbers]}
+    if rows.empty or not keys:
+        return pd.DataFrame(columns=[*(names[k] for k in keys), "rows", *(names[n] for n in numbers)])
+    grouped = rows.groupby(keys)
+    frame = grouped[numbers].sum().astype(int)
+    frame.insert(0, "rows", grouped.size())
+    frame = frame.reset_index()
+    for key in keys:
+        frame[key] = [label(registry, fields[key].choices, code) for code in frame[key]]
+    frame = frame.sort_values(kpi.source.value, ascending=False, ignore_index=True)
+    return frame.rename(columns=names)
 
 
 def all_findings(warnings: pd.DataFrame, rejected: list[dict]) -> pd.DataFrame:

@@ -122,12 +122,12 @@ def test_people_show_participations_and_outreach_apart(page, dashboard_url, demo
     for country in (None, "RO"):
         truth = expected(demo_db, "2023-Q4")
         shown(page, f"{dashboard_url}/people" + (f"?country={country}" if country else ""))
-        assert number(page, "#people-participations") == truth[("direct_participants", country)][
-            "value"]
-        assert number(page, "#people-reached") == truth[("migrants_reached", country)]["value"]
+        participations = number(page, "#people-value-direct_participants")
+        assert participations == truth[("direct_participants", country)]["value"]
+        assert number(page, "#people-value-migrants_reached") == truth[("migrants_reached", country)]["value"]
         # unique participants, from the registers, beside participations and said to be distinct
-        assert number(page, "#people-unique") == truth[("unique_participants", country)]["value"]
-        assert number(page, "#people-unique") < number(page, "#people-participations")
+        unique = number(page, "#people-value-unique_participants")
+        assert unique == truth[("unique_participants", country)]["value"] < participations
         assert "each person once" in page.inner_text("#_pages_content")
 
 

@@ -87,20 +87,21 @@ def test_trend_by_country_has_a_labelled_line_per_country(con, reg):
 
 def test_participations_show_small_counts_as_less_than_five(con, reg):
     activities = provenance.sheet_rows(con, reg, "activities", "participants_total", "2023-Q4")
-    parts = tables.breakdown(activities, reg)
-    fig = figures.participations(parts)
+    parts = tables.breakdown(activities, reg, reg.kpi("direct_participants"))
+    fig = figures.breakdown(parts)
     assert [a.text for a in fig.layout.annotations] == ["By sex", "By age"]
     sex, age = fig.data
     assert list(sex.y) == ["Female", "Male", "Other or unknown sex"]
     assert sum(sex.x) == sum(age.x) == 5533
-    small = figures.participations(pd.DataFrame(
-        {"by": ["sex", "sex"], "category": ["Female", "Male"], "participations": [3, 12]}))
+    small = figures.breakdown(pd.DataFrame(
+        {"by": ["sex", "sex"], "category": ["Female", "Male"], "count": [3, 12]}))
     assert list(small.data[0].text) == ["<5", "12"] and list(small.data[0].x) == [0, 12]
 
 
 def test_outreach_by_channel_adds_up_to_migrants_reached(con, reg):
     outreach = provenance.sheet_rows(con, reg, "outreach", "migrants_reached", "2023-Q4")
-    fig = figures.outreach_by_channel(tables.by_channel(outreach, reg))
+    channels = tables.by_category(outreach, reg, reg.kpi("migrants_reached"))
+    fig = figures.by_category(channels, "Migrants reached", "migrants")
     bars = dict(zip(fig.data[0].y, fig.data[0].x, strict=True))
     assert sum(bars.values()) == 1_046_634
     assert bars["Migrants in the council's territory"] == 472_500

@@ -84,16 +84,17 @@ def test_entity_table_has_one_row_per_entity_with_its_history(reg):
 def test_breakdowns_add_up_to_the_kpis(reg, demo_db):
     truth = data.kpis_at("2023-Q4").set_index(["id", "country"], drop=False)
     activities = data.sheet_rows("activities", "participants_total", "2023-Q4")
-    parts = tables.breakdown(activities, reg)
+    parts = tables.breakdown(activities, reg, reg.kpi("direct_participants"))
     total = truth[truth["country"].isna() & (truth["id"] == "direct_participants")]["value"].iloc[0]
-    assert parts.groupby("by")["participations"].sum().to_dict() == {"sex": total, "age": total}
-    assert tables.by_activity_type(activities, reg)["Participants"].sum() == total
-    channels = tables.by_channel(data.sheet_rows("outreach", "migrants_reached", "2023-Q4"), reg)
+    assert parts.groupby("by")["count"].sum().to_dict() == {"sex": total, "age": total}
+    assert tables.by_category(activities, reg, reg.kpi("direct_participants"))["Participants"].sum() == total
+    channels = tables.by_category(data.sheet_rows("outreach", "migrants_reached", "2023-Q4"), reg,
+                                  reg.kpi("migrants_reached"))
     reached = truth[truth["country"].isna() & (truth["id"] == "migrants_reached")]["value"].iloc[0]
-    assert channels["migrants reached"].sum() == reached == 1_046_634
-    assert channels.iloc[0].to_dict() == {"channel": "Migrants in the council's territory",
-                                          "estimation method": "Official statistics",
-                                          "lines": 7, "migrants reached": 472_500}
+    assert channels["Migrants reached"].sum() == reached == 1_046_634
+    assert channels.iloc[0].to_dict() == {"Channel": "Migrants in the council's territory",
+                                          "Estimation method": "Official statistics",
+                                          "rows": 7, "Migrants reached": 472_500}
 
 
 def test_findings_of_accepted_and_rejected_files(reg):

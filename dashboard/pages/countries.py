@@ -12,7 +12,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import data, figures, tables, ui
+from dashboard import data, figures, flows, tables, ui
 from pipelines.declaration import registry
 
 dash.register_page(__name__, path="/countries", name="Countries", title="Countries", order=1)
@@ -78,9 +78,6 @@ def _table(reg, now: pd.DataFrame, targeted, as_of: str) -> html.Div:
 def _country(reg, code: str, as_of: str) -> html.Div:
     country = reg.country(code)
     now = data.kpis_at(as_of)
-    activities = data.sheet_rows("activities", "participants_total", as_of, code)
-    outreach = data.sheet_rows("outreach", "migrants_reached", as_of, code)
-    channels = tables.by_channel(outreach, reg)
     return html.Div([
         ui.page_head(f"{country.name} ({code}) · {country.place}",
                      ui.picker("countries-country", "Country", ui.country_options(reg), code),
@@ -95,19 +92,8 @@ def _country(reg, code: str, as_of: str) -> html.Div:
         *(html.Section([html.H2(f"{reg.sheet(spec.sheet).label('en')} (latest status as of {as_of})"),
                         ui.table(f"countries-{name}", _entities(reg, name, as_of, code))],
                        className="panel") for name, spec in reg.entities.items()),
-        html.Div([
-            html.Section([html.H2("Participations by sex and by age"),
-                          ui.graph("countries-participants",
-                                   figures.participations(tables.breakdown(activities, reg)),
-                                   f"participants-{code}"),
-                          html.P("Counts from 1 to 4 are shown as “<5”.", className="muted")],
-                         className="panel"),
-            html.Section([html.H2("Outreach by channel"),
-                          ui.graph("countries-outreach", figures.outreach_by_channel(channels),
-                                   f"outreach-{code}")], className="panel"),
-        ], className="two"),
-        html.Section([html.H2("Outreach by channel and estimation method"),
-                      ui.table("countries-channels", channels)], className="panel"),
+        *(flows.panel(reg, kpi, now, as_of, code, country.name, "countries")
+          for kpi in flows.flow_kpis(reg)),
         html.Section([html.H2("Submissions"), _submissions(reg, code)], className="panel"),
     ])
 
@@ -131,7 +117,7 @@ def _entities(reg, name: str, as_of: str, code: str) -> pd.DataFrame:
     spec = reg.entities[name]
     history = data.sheet_rows(spec.sheet, spec.status_field, as_of, code)
     table = tables.entity_table(history, reg, name, data.counted(name, as_of, code))
-    return table[["id", "name", "level", "status", "status_date", "counts_toward", "evidence"]]
+    return table.drop(columns=["country", "file_name", "version", "sheet", "cell", *reg.quarters])
 
 
 def _submissions(reg, code: str) -> html.Div:

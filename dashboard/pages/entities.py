@@ -12,8 +12,15 @@ from dash import dcc, html
 from dashboard import data, tables, ui
 from pipelines.declaration import registry
 
-dash.register_page(__name__, path="/entities", name="Councils & authorities",
-                   title="Councils and authorities", order=3)
+
+def _kinds() -> list[str]:
+    """The entity kinds' sheet names, as the declaration labels them (e.g. Councils, Authorities)."""
+    reg = registry.get()
+    return [reg.sheet(e.sheet).label("en") for e in reg.entities.values()]
+
+
+dash.register_page(__name__, path="/entities", name=" & ".join(_kinds()) or "Entities",
+                   title=" and ".join(_kinds()) or "Entities", order=3)
 
 
 def layout(kind: str | None = None, country: str | None = None, as_of: str | None = None,
@@ -37,9 +44,9 @@ def layout(kind: str | None = None, country: str | None = None, as_of: str | Non
     kinds = [{"label": reg.sheet(s.sheet).label("en"), "value": n} for n, s in reg.entities.items()]
     return html.Div([
         dcc.Location(id="entities-url", refresh="callback-nav"), *args.notes(),
-        ui.page_head("Councils and authorities",
+        ui.page_head(" and ".join(_kinds()) or "Entities",
                      ui.picker("entities-kind", "Show", kinds, kind, clearable=True,
-                               placeholder="Councils and authorities"),
+                               placeholder=" and ".join(_kinds()) or "Entities"),
                      ui.picker("entities-country", "Country", ui.country_options(reg), country,
                                clearable=True, placeholder="All countries"),
                      ui.picker("entities-as-of", "As of quarter", reg.quarters, as_of)),

@@ -1,4 +1,4 @@
-"""EU export (managers): the AMIF reporting pack of a period, as .xlsx or a zip of CSV files.
+"""EU export (managers): the EU reporting pack of a period, as .xlsx or a zip of CSV files.
 
 The same pack as `mvh export`: its data is frozen as a snapshot first, so it can be produced
 again identically after corrections (`mvh export --snapshot ID`). Each export is audited.
@@ -14,7 +14,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard import auth, data, ui
 from pipelines.declaration import registry
-from pipelines.export import snapshot
+from pipelines.export import pack, snapshot
 from pipelines.export import write as export_write
 from pipelines.store import db
 
@@ -33,10 +33,9 @@ def layout(**_query) -> html.Div:
     return html.Div([
         ui.page_head("EU export pack"),
         html.Section([
-            html.P("The pack for the AMIF report: KPI summary, AMIF indicators, councils, authorities, "
-                   "participants, outreach, submissions and data quality, definitions. Aggregates only: "
-                   "no contact details or free text; person counts under five are shown as \"<5\".",
-                   className="muted"),
+            html.P(f"The pack for the {reg.export.framework} report, one sheet each: "
+                   f"{', '.join(pack.sheets(reg))}. Aggregates only: no contact details or free "
+                   "text; person counts under five are shown as \"<5\".", className="muted"),
             html.Div([
                 ui.picker("export-from", "From", reg.quarters, first),
                 ui.picker("export-to", "To", reg.quarters, latest),

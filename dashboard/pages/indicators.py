@@ -74,7 +74,7 @@ def _kpi(reg: Registry, kpi: Kpi) -> html.Section:
         html.P(html.Code(kpi.id), className="muted"),
         html.Dl([part for name, value in facts for part in (html.Dt(name), html.Dd(value))],
                 className="facts"),
-        html.H3("AMIF indicators"), html.Ul(amif),
+        html.H3(f"{registry.get().export.framework} indicators"), html.Ul(amif),
     ], className="panel", id=f"indicators-{kpi.id}")
 
 

@@ -1,0 +1,57 @@
+"""The panels of a flow KPI (people reached, participations, ...), built from its declaration: its
+value from the KPIs, linked to its rows; the fields counted within it; its breakdowns; and its
+figures per category of its disaggregations. Used by the People page and a country's page."""
+
+from __future__ import annotations
+
+import pandas as pd
+from dash import dcc, html
+
+from dashboard import data, figures, tables, ui
+from pipelines.declaration.registry import Kpi, Registry
+
+
+def flow_kpis(registry: Registry) -> list[Kpi]:
+    return [k for k in registry.kpis if k.source.sheet]
+
+
+def value_link(id: str, value: float, kpi: Kpi, country: str | None, as_of: str) -> dcc.Link:
+    return dcc.Link(ui.number(value), id=id, className="value-link", title="the rows behind this number",
+                    href=f"/provenance{ui.query(kpi=kpi.id, country=country, as_of=as_of)}")
+
+
+def suppressed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Person counts of a breakdown with counts from 1 to 4 shown as "<5" (not the rows)."""
+    counts = [c for c in frame.columns if c != "rows" and pd.api.types.is_numeric_dtype(frame[c])]
+    return frame.assign(**{c: [tables.persons(v) for v in frame[c]] for c in counts})
+
+
+def panel(registry: Registry, kpi: Kpi, now: pd.DataFrame, as_of: str, country: str | None,
+          where: str, prefix: str) -> html.Section:
+    """A flow KPI's section: its value as of the quarter, what is counted within it, its
+    breakdowns and its categories, each saying what it counts."""
+    rows = data.sheet_rows(kpi.source.sheet, kpi.source.value, as_of, country)
+    value = now[(now["id"] == kpi.id) & (now["country"].isna() if country is None
+                                         else now["country"] == country)]["value"].sum()
+    sheet = registry.sheet(kpi.source.sheet)
+    facts = [html.Dt(f"{kpi.label} ({kpi.unit})"),
+             html.Dd(value_link(f"{prefix}-value-{kpi.id}", value, kpi, country, as_of))]
+    for field in tables.within(registry, kpi):
+        facts += [html.Dt(f"of these {kpi.unit}: {sheet.field(field).label('en').lower()}"),
+                  html.Dd(ui.number(rows[field].sum() if len(rows) else 0),
+                          id=f"{prefix}-{kpi.id}-{field}")]
+    parts = tables.breakdown(rows, registry, kpi)
+    categories = tables.by_category(rows, registry, kpi)
+    value_label = sheet.field(kpi.source.value).label("en")
+    body = [html.H2(f"{kpi.label}, {where}, up to {as_of}"), html.Dl(facts, className="facts"),
+            html.P(kpi.description, className="muted")]
+    if len(parts):
+        body += [ui.graph(f"{prefix}-{kpi.id}-breakdown", figures.breakdown(parts),
+                          f"{kpi.id}-breakdown"),
+                 html.P("Each breakdown is reported separately, not crossed. Counts from 1 to 4 "
+                        "are shown as “<5”.", className="muted")]
+    if len(categories.columns) > 2 and categories.columns[0] != "rows":
+        body += [ui.graph(f"{prefix}-{kpi.id}-categories",
+                          figures.by_category(categories, value_label, kpi.unit), f"{kpi.id}-categories"),
+                 ui.table(f"{prefix}-{kpi.id}-table", suppressed(categories))]
+    return html.Section(body, className="panel", id=f"{prefix}-{kpi.id}")
