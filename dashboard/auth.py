@@ -80,7 +80,7 @@ def secret_key() -> str:
     so every worker process signs sessions with the same key."""
     if os.environ.get("MVH_SECRET_KEY"):
         return os.environ["MVH_SECRET_KEY"]
-    path = db.path().parent / "secret.key"
+    path = db.beside("secret_key")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -47,11 +47,11 @@ SAFE_NAME = re.compile(r"[^\w. -]+")  # letters and digits of any script stay
 
 
 def uploads_dir(db_path: Path | str | None = None) -> Path:
-    return db.path(db_path).parent / "uploads"
+    return db.beside("uploads", db_path)
 
 
 def queue_dir(db_path: Path | str | None = None) -> Path:
-    return db.path(db_path).parent / "queue"
+    return db.beside("queue", db_path)
 
 
 def safe_name(file_name: str) -> str:

@@ -103,7 +103,7 @@ class User:
 
 
 def path() -> Path:
-    return db.path().parent / "accounts.sqlite"
+    return db.beside("accounts")
 
 
 @contextmanager

@@ -56,7 +56,7 @@ class Snapshot:
 
 def directory(database: Path | str | None = None) -> Path:
     """Where snapshots live: beside the database."""
-    return db.path(database).parent / "snapshots"
+    return db.beside("snapshots", database)
 
 
 def _queries(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: str) -> dict[str, str]:

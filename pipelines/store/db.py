@@ -1,4 +1,9 @@
-"""Where the database and the stored files live, and how to open the database."""
+"""Where the database and everything kept beside it live (the one catalog), and how to open it.
+
+Beside the database (data/processed/ unless $MVH_DB says otherwise), by what it holds: BESIDE.
+The single writer's own files are named after the database (pipelines/store/writer.py: the
+working copy mvh.writer.duckdb, its .lock and .published marker).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,17 @@ DEFAULT_DB = ROOT / "data" / "processed" / "mvh.duckdb"
 DEFAULT_RAW = ROOT / "data" / "raw"
 
 
+BESIDE = {
+    "files": "files",                # accepted uploads, byte for byte, named by their sha256
+    "quarantine": "quarantine",      # rejected uploads, byte for byte, with their findings
+    "snapshots": "snapshots",        # the frozen inputs of each export, by snapshot id
+    "uploads": "uploads",            # files received on the web, kept before they are checked
+    "queue": "queue",                # upload jobs waiting for the single writer, and results
+    "accounts": "accounts.sqlite",   # logins, roles, the audit trail, failed-login counters
+    "secret_key": "secret.key",      # signs sessions when MVH_SECRET_KEY is not set
+}
+
+
 class NoDatabase(Exception):
     """The database does not exist yet."""
 
@@ -22,14 +38,17 @@ def path(db: Path | str | None = None) -> Path:
     return Path(db or os.environ.get("MVH_DB") or DEFAULT_DB)
 
 
+def beside(what: str, db: Path | str | None = None) -> Path:
+    """Where something of BESIDE is kept for the database given (default: this one)."""
+    return path(db).parent / BESIDE[what]
+
+
 def files_dir(db: Path | str | None = None) -> Path:
-    """Accepted uploads, byte for byte, named by their sha256, beside the database."""
-    return path(db).parent / "files"
+    return beside("files", db)
 
 
 def quarantine_dir(db: Path | str | None = None) -> Path:
-    """Rejected uploads, byte for byte, with their findings, beside the database."""
-    return path(db).parent / "quarantine"
+    return beside("quarantine", db)
 
 
 def connect(db: Path | str | None = None, read_only: bool = True) -> duckdb.DuckDBPyConnection:
