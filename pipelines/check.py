@@ -3,28 +3,46 @@
 The database, when there is one, is only read (for the checks across quarters and the ids
 reported before); nothing is written to it. The file is read, validated and marked in a
 sandboxed child process (pipelines/intake/sandbox.py); one it cannot read within the limits gets the
-finding "unreadable".
+finding "unreadable". A file that is empty, too large or no zip at all is refused first, by the
+standard library alone (container.check_file): `mvh check` of such a file imports neither pandas
+nor great-expectations nor starts the sandbox, which is why those are imported where used.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
-
-from pipelines.declaration.registry import Registry
-from pipelines.ingest import ANNOTATED_SUFFIX
-from pipelines.intake import annotate, history, messages, read, sandbox, validate
+from pipelines.intake import container, messages
 from pipelines.intake.findings import Finding
-from pipelines.store import db
+
+if TYPE_CHECKING:
+    from pipelines.declaration.registry import Registry
+    from pipelines.intake import history, read
 
 MARK_SECONDS = 10
 
 
 @dataclass
+class RefusedFile:
+    """What is known of a file refused before it is read: read.ReadBook's fields, without
+    importing the reader (pandas) for it."""
+
+    path: Path
+    sha256: str
+    size: int
+    findings: list[Finding]
+    stamp: dict[str, str] = field(default_factory=dict)
+    sheets: dict = field(default_factory=dict)
+    country: str = ""
+    quarter: str = ""
+
+
+@dataclass
 class Checked:
-    book: read.ReadBook
+    book: read.ReadBook | RefusedFile
     findings: list[Finding]
     lang: str
     annotated: Path | None  # None when the file could not be opened as a workbook
@@ -40,6 +58,11 @@ class Checked:
 
 def past(registry: Registry, db_path: Path | str | None) -> history.History:
     """What earlier submissions say; empty when there is no database yet."""
+    import duckdb
+
+    from pipelines.intake import history
+    from pipelines.store import db
+
     try:
         con = db.connect(db_path, read_only=True)
     except (db.NoDatabase, duckdb.Error):
@@ -56,6 +79,14 @@ def check(path: Path, registry: Registry, db_path: Path | str | None = None, lan
           annotated: Path | None = None, uploader_country: str | None = None,
           mark_clean: bool = True) -> Checked:
     """Read, validate and (unless it has no findings and not `mark_clean`) mark a workbook."""
+    found = container.check_file(path)  # empty, too large, no zip: refused before the sandbox
+    if found:
+        with open(path, "rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        return Checked(RefusedFile(path, digest, path.stat().st_size, found), found, lang or "en", None)
+    from pipelines.ingest import ANNOTATED_SUFFIX
+    from pipelines.intake import read, sandbox
+
     try:
         checked = sandbox.run(examine, path, registry, past(registry, db_path), lang, uploader_country,
                               timeout=sandbox.seconds_for(path.stat().st_size))
@@ -71,6 +102,8 @@ def check(path: Path, registry: Registry, db_path: Path | str | None = None, lan
 def examine(path: Path, registry: Registry, earlier: history.History, lang: str | None,
             uploader_country: str | None) -> Checked:
     """Read and validate one workbook (in the sandbox)."""
+    from pipelines.intake import read, validate
+
     book = read.read(path, registry)
     found = validate.validate([book], registry, earlier, uploader_country)[book.sha256]
     return Checked(book, found, lang or book.stamp.get("language") or "en", None)
@@ -79,6 +112,8 @@ def examine(path: Path, registry: Registry, earlier: history.History, lang: str 
 def marked_copy(path: Path, target: Path, found: list[Finding], lang: str, registry: Registry) -> Path | None:
     """The workbook with its findings marked, written in the sandbox; None when it can't be made
     cheaply (annotate.affordable) or in MARK_SECONDS: the findings are shown all the same."""
+    from pipelines.intake import annotate, sandbox
+
     if not annotate.affordable(path):
         return None
     try:

@@ -7,17 +7,20 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import track
-from rich.table import Table
 
 from pipelines import cli_accounts
-from pipelines.declaration import registry
-from pipelines.store import db
 
+# A command imports what it needs when it runs (pandas, DuckDB, great-expectations, the accounts'
+# stack), so that `mvh --help` and the refusal of a file that is no workbook start at once
+# (tests/test_startup.py checks what they import; bench/startup.py times them).
+if TYPE_CHECKING:
+    from pipelines.declaration import registry
+
+DEFAULT_RAW = Path(__file__).resolve().parents[1] / "data" / "raw"  # db.DEFAULT_RAW, DuckDB not imported
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 app.add_typer(cli_accounts.users, name="users")
 app.command("audit")(cli_accounts.audit)
@@ -30,6 +33,8 @@ DbOption = Annotated[
 
 def _open(database: Path | None):
     """The database, read-only; exit 2 with what to do when there is none yet."""
+    from pipelines.store import db
+
     try:
         return db.connect(database)
     except db.NoDatabase as exc:
@@ -44,6 +49,8 @@ def _use(database: Path | None) -> None:
 
 
 def _registry() -> registry.Registry:
+    from pipelines.declaration import registry
+
     try:
         return registry.get()
     except registry.RegistryError as exc:
@@ -74,7 +81,7 @@ def template(
 @app.command("demo-data")
 def demo_data(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 0,
-    out: Annotated[Path, typer.Option(help="Folder to write into.")] = db.DEFAULT_RAW,
+    out: Annotated[Path, typer.Option(help="Folder to write into.")] = DEFAULT_RAW,
 ) -> None:
     """Write a filled workbook per country and quarter of the project, as partners would."""
     from pipelines.demo_data import generate
@@ -125,7 +132,10 @@ def ingest(
     uploaded_by: Annotated[str | None, typer.Option(help="Who uploaded the files.")] = None,
 ) -> None:
     """Validate workbooks and load the good ones; print one line per file."""
+    from rich.progress import track
+
     from pipelines.ingest import ingest as run
+    from pipelines.store import db
 
     _use(database)
     reg = _registry()
@@ -171,6 +181,8 @@ def kpis(
     database: DbOption = None,
 ) -> None:
     """Every KPI overall and per country: value, target, % of target, plan and status."""
+    from rich.table import Table
+
     from pipelines.marts import kpis as k
 
     reg = _registry()
@@ -265,6 +277,7 @@ def serve(
         os.environ.setdefault("MVH_INSECURE_COOKIES", "1")
     from dashboard.app import create_app
     from pipelines import uploads
+    from pipelines.store import db
 
     app_ = create_app()
     uploads.start_drainer(_registry())
@@ -293,6 +306,7 @@ def export(
     from pipelines.access import accounts
     from pipelines.export import snapshot as snap
     from pipelines.export import write as export_write
+    from pipelines.store import db
 
     _use(database)
     reg = _registry()

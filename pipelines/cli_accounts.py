@@ -13,12 +13,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from pipelines.access import accounts, login_counters
-from pipelines.declaration import registry
-from pipelines.store import db
-
+# the accounts' stack (werkzeug, limits, DuckDB) is imported by the commands that use it, not by
+# every `mvh` command (pipelines/cli.py)
 users = typer.Typer(help="Manage the dashboard's accounts: add, list, disable, enable, set-password, "
                          "unlock.", no_args_is_help=True)
 console = Console()
@@ -40,6 +37,8 @@ def _password() -> str:
 
 
 def _done(action: str, username: str, detail: str | None = None) -> None:
+    from pipelines.access import accounts
+
     accounts.record(action, actor(), username, detail=detail)
     console.print(f"{action.replace('_', ' ')}: {username}" + (f" ({detail})" if detail else ""))
 
@@ -56,6 +55,9 @@ def add(
     country: Annotated[str | None, typer.Option(help="A partner's country code, e.g. RO.")] = None,
 ) -> None:
     """Add an account; the password is asked for (or read from $MVH_PASSWORD)."""
+    from pipelines.access import accounts
+    from pipelines.declaration import registry
+
     codes = tuple(c.code for c in registry.get().countries)
     try:
         user = accounts.add(username.lower(), role, _password(), country and country.upper(), codes)
@@ -67,6 +69,10 @@ def add(
 @users.command("list")
 def list_() -> None:
     """List the accounts: role, country, active or not."""
+    from rich.table import Table
+
+    from pipelines.access import accounts
+
     table = Table("user", "role", "country", "active", "created", "changed")
     for u in accounts.users():
         table.add_row(u["username"], u["role"], u["country"] or "", "yes" if u["active"] else "no",
@@ -75,6 +81,8 @@ def list_() -> None:
 
 
 def _set_active(username: str, active: bool) -> None:
+    from pipelines.access import accounts
+
     try:
         accounts.set_active(username, active)
     except accounts.AccountError as exc:
@@ -97,6 +105,8 @@ def enable(username: Annotated[str, typer.Argument(help="User name.")]) -> None:
 @users.command("set-password")
 def set_password(username: Annotated[str, typer.Argument(help="User name.")]) -> None:
     """Set a new password (asked for, or from $MVH_PASSWORD); ends its sessions and unlocks it."""
+    from pipelines.access import accounts
+
     try:
         accounts.set_password(username, _password())
     except accounts.AccountError as exc:
@@ -107,12 +117,16 @@ def set_password(username: Annotated[str, typer.Argument(help="User name.")]) ->
 @users.command("unlock")
 def unlock(username: Annotated[str, typer.Argument(help="User name.")]) -> None:
     """Clear the failed logins counted against an account and its known addresses: it may log in."""
+    from pipelines.access import accounts
+
     if not any(u["username"] == username for u in accounts.users()):
         _fail(accounts.AccountError(f"No user {username}: see `mvh users list`."))
     _done("account_unlocked", username, _unlocked(username))
 
 
 def _unlocked(username: str) -> str:
+    from pipelines.access import login_counters
+
     cleared = login_counters.unlock(username)
     return f"{cleared} failed-login counter{'s' if cleared != 1 else ''} cleared"
 
@@ -121,6 +135,10 @@ def _unlocked(username: str) -> str:
 def demo() -> None:
     """On a project without accounts, add demo accounts (a manager, an admin, one partner per
     country) with random passwords, written to demo-logins.txt beside the database."""
+    from pipelines.access import accounts
+    from pipelines.declaration import registry
+    from pipelines.store import db
+
     listing = db.path().parent / DEMO_USERS
     if not accounts.users():
         people = [("manager", "manager", None), ("admin", "admin", None)] + [
@@ -151,6 +169,10 @@ def audit(
     action: Annotated[str | None, typer.Option(help="Only this action, e.g. login_failed.")] = None,
 ) -> None:
     """Show the audit trail: who uploaded, corrected, exported, logged in, changed an account."""
+    from rich.table import Table
+
+    from pipelines.access import accounts
+
     table = Table("when (UTC)", "who", "action", "what", "from", "detail")
     for row in accounts.audit(limit, user, action):
         table.add_row(row["at"], row["actor"], row["action"], row["target"] or "",

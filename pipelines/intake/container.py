@@ -16,14 +16,12 @@ from __future__ import annotations
 import functools
 import io
 import math
+import os
 import re
 import struct
 import zipfile
 import zlib
 from posixpath import dirname, join, normpath
-
-from defusedxml import ElementTree
-from openpyxl.utils import get_column_letter
 
 from pipelines.intake import findings as F
 
@@ -49,20 +47,37 @@ def check(data: bytes, max_bytes: int = MAX_FILE_BYTES,
     """Refuse what is not a plain, safe .xlsx; an empty list when the file may be parsed.
 
     The limits are those of a quarterly workbook unless given (a register workbook is larger)."""
-    if not data:
-        return [F.error("empty")]
-    if len(data) > max_bytes:
-        over = math.ceil(len(data) * 10 / MB) / 10  # rounded up: never shown as the limit itself
-        return [F.error("too_large", size=f"{over:.1f}", limit=f"{max_bytes / MB:.0f}")]
-    if data[:8] == OLE2:
-        return [F.error("legacy_xls")]
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        return [F.error("damaged" if data[:4] == b"PK\x03\x04" else "not_xlsx")]  # a cut-off zip
+    refused = _outer(len(data), data[:8], io.BytesIO(data), max_bytes)
+    if refused:
+        return refused
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return _check_entries(archive, max_unpacked)
     except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError):
         return [F.error("damaged")]
+
+
+def check_file(path: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES) -> list[F.Finding]:
+    """The first of `check`'s refusals, from the file's size and its first and last bytes, the
+    file not read whole: empty, too large, a legacy .xls, not a zip. Standard library only, so a
+    command refuses such a file before importing what reading a workbook needs; an empty list
+    when the file must go on to `check` (in the sandbox)."""
+    with open(path, "rb") as handle:
+        return _outer(os.fstat(handle.fileno()).st_size, handle.read(8), handle, max_bytes)
+
+
+def _outer(size: int, head: bytes, file: io.IOBase, max_bytes: int) -> list[F.Finding]:
+    """The refusals told by the size, the first 8 bytes and the end of central directory."""
+    if not size:
+        return [F.error("empty")]
+    if size > max_bytes:
+        over = math.ceil(size * 10 / MB) / 10  # rounded up: never shown as the limit itself
+        return [F.error("too_large", size=f"{over:.1f}", limit=f"{max_bytes / MB:.0f}")]
+    if head == OLE2:
+        return [F.error("legacy_xls")]
+    if not zipfile.is_zipfile(file):
+        return [F.error("damaged" if head[:4] == b"PK\x03\x04" else "not_xlsx")]  # a cut-off zip
+    return []
 
 
 def _check_entries(archive: zipfile.ZipFile, max_unpacked: int) -> list[F.Finding]:
@@ -149,6 +164,8 @@ def _far_patterns(max_column: int, max_row: int) -> tuple[re.Pattern, re.Pattern
 
 def _letters_above(column: int) -> str:
     """A regular expression matching column letters (A, B, ..., XFD) after the `column`th."""
+    from openpyxl.utils import get_column_letter  # openpyxl's import is slow: only when needed
+
     last = get_column_letter(column)
     options = [f"[A-Z]{{{len(last) + 1},3}}"] if len(last) < 3 else []
     for i, letter in enumerate(last):
@@ -170,6 +187,8 @@ def _number_above(number: int) -> str:
 
 def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
     """Sheet name -> the zip path of its XML."""
+    from defusedxml import ElementTree
+
     book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
     rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
     targets = {r.get("Id"): r.get("Target") for r in rels.findall("p:Relationship", NS)}

@@ -17,7 +17,8 @@ CATALOGUE = Path(__file__).with_name("messages.yaml")
 
 @cache
 def catalogue() -> dict[str, dict[str, dict[str, str]]]:
-    return yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))
+    loader = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader  # libyaml: 10x faster
+    return yaml.load(CATALOGUE.read_text(encoding="utf-8"), Loader=loader)
 
 
 class _Keep(dict):
