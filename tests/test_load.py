@@ -81,18 +81,18 @@ def test_accepted_bytes_are_stored_by_hash_with_their_source_cells(reg, demo_dir
 
 def test_a_crash_inside_the_transaction_leaves_nothing(reg, demo_dir, db_path, monkeypatch):
     """A failure half-way through loading a file rolls the whole file back."""
-    from pipelines.store import load
+    from pipelines.store import db
 
     ingest.ingest([demo_dir / "HU_2022-Q1.xlsx"], reg, db_path)
     before = counts(db_path)
-    real = load._append
+    real = db.insert_frame
 
-    def fail_on_outreach(con, table, frame):
-        if table == "outreach":
+    def fail_on_the_last_sheet(con, table, frame):
+        if table == reg.template.sheets[-1].id:
             raise RuntimeError("disk full")
         real(con, table, frame)
 
-    monkeypatch.setattr(load, "_append", fail_on_outreach)
+    monkeypatch.setattr(db, "insert_frame", fail_on_the_last_sheet)
     with pytest.raises(RuntimeError, match="disk full"):
         ingest.ingest([demo_dir / "HU_2022-Q2.xlsx"], reg, db_path)
     assert counts(db_path) == before

@@ -1,6 +1,6 @@
 """Validate a participant register and reconcile it with the quarter's Activities sheet.
 
-Validation is one great-expectations suite (pipelines/intake/validate.py's runner: a pass-or-fail run,
+Validation is one great-expectations suite (pipelines/intake/expectations.py: a pass-or-fail run,
 then the failing rows of the checks that failed): every field required, coded values in their
 code list, the date inside the quarter, the activity one of the quarter's activities. Each
 finding names the file or sheet, the cell and the fix; at most MAX_PER_RULE per rule are
@@ -20,7 +20,7 @@ import pandas as pd
 from pipelines.declaration import quarters
 from pipelines.declaration.registry import Registry
 from pipelines.intake import findings as F
-from pipelines.intake import validate
+from pipelines.intake.expectations import PAIR, Check, run
 from pipelines.intake.register import Register
 from pipelines.store import pseudonym
 
@@ -56,27 +56,27 @@ def _validate(reg: Register, registry: Registry, activity_ids: set) -> list[F.Fi
     checks = []
     for f in spec.sheet.fields:
         if f.required:
-            checks.append(validate.Check(E.ExpectColumnValuesToNotBeNull(column=f.id), "required", f.id))
+            checks.append(Check(E.ExpectColumnValuesToNotBeNull(column=f.id), "required", f.id))
         if f.type == "choice":
-            checks.append(validate.Check(E.ExpectColumnValuesToBeInSet(
+            checks.append(Check(E.ExpectColumnValuesToBeInSet(
                 column=f.id, value_set=list(registry.code_lists[f.choices])), "allowed", f.id))
         if f.in_quarter:
             for rule, a, b in (("date_before_quarter", f.id, "_q_start"),
                                ("date_after_quarter", "_q_end", f.id)):
-                checks.append(validate.Check(E.ExpectColumnPairValuesAToBeGreaterThanB(
-                    column_A=a, column_B=b, or_equal=True, **validate.PAIR), rule, f.id,
+                checks.append(Check(E.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A=a, column_B=b, or_equal=True, **PAIR), rule, f.id,
                     row_params={"quarter": "_quarter"}))
-    checks.append(validate.Check(E.ExpectColumnValuesToBeInSet(column="_known", value_set=[True]),
+    checks.append(Check(E.ExpectColumnValuesToBeInSet(column="_known", value_set=[True]),
                                  "register_activity", spec.activity, params={"quarter": reg.quarter}))
     out = []
-    for item, rows in validate._run(frame, checks):
+    for item, rows in run(frame, checks):
         for number, row in enumerate(rows[:MAX_PER_RULE]):
             more = len(rows) - MAX_PER_RULE if number == MAX_PER_RULE - 1 else 0
             out.append(_finding(reg, registry, item, row, more))
     return out
 
 
-def _finding(reg: Register, registry: Registry, item: validate.Check, row: dict, more: int) -> F.Finding:
+def _finding(reg: Register, registry: Registry, item: Check, row: dict, more: int) -> F.Finding:
     spec = registry.participant_register
     value = "" if item.field == spec.code else row.get(item.field)
     params = {**item.params, **{name: row.get(col) for name, col in item.row_params.items()}}

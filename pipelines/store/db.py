@@ -51,6 +51,15 @@ def quarantine_dir(db: Path | str | None = None) -> Path:
     return beside("quarantine", db)
 
 
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame) -> None:
+    """Insert a DataFrame's rows by column name (registering a frame is fast; executemany is not)."""
+    con.register("incoming", frame)
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
+    finally:
+        con.unregister("incoming")
+
+
 def connect(db: Path | str | None = None, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     """Open the database; readers open it read-only and close it as soon as they are done."""
     target = path(db)

@@ -26,7 +26,7 @@ from pipelines.declaration.registry import Registry, Sheet
 from pipelines.intake import register
 from pipelines.intake.findings import Finding
 from pipelines.intake.read import ReadBook
-from pipelines.store import register_load
+from pipelines.store import db, register_load
 
 SQL_TYPES = {"integer": "BIGINT", "date": "DATE"}
 
@@ -128,7 +128,7 @@ def load(
         if carried is not None:  # a register sheet: pseudonymised, in the same transaction
             register_load.insert(con, registry, carried, uploaded_by)
         if warnings:
-            _append(
+            db.insert_frame(
                 con,
                 "findings",
                 pd.DataFrame([{"submission_id": book.sha256, **w.as_dict()} for w in warnings]),
@@ -155,7 +155,7 @@ def _insert_sheet(con, sheet: Sheet, book: ReadBook, country: str, quarter: str)
             frame[f.id] = frame[f.id].astype("Int64")
     if sheet.layout == "form":
         frame = frame.drop(columns=["source_row"])
-    _append(con, sheet.id, frame)
+    db.insert_frame(con, sheet.id, frame)
     locations = data.cells or data.columns
     cells = pd.DataFrame(
         [
@@ -170,13 +170,4 @@ def _insert_sheet(con, sheet: Sheet, book: ReadBook, country: str, quarter: str)
         ]
     )
     if len(cells):
-        _append(con, "source_cells", cells)
-
-
-def _append(con, table: str, frame: pd.DataFrame) -> None:
-    """Insert a frame's rows by column name (registering a frame is fast; executemany is not)."""
-    con.register("incoming", frame)
-    try:
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
-    finally:
-        con.unregister("incoming")
+        db.insert_frame(con, "source_cells", cells)

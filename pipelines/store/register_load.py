@@ -28,7 +28,7 @@ from pipelines.intake import findings as F
 from pipelines.intake import register_checks, sandbox
 from pipelines.intake.findings import Finding, has_errors
 from pipelines.intake.register import Register
-from pipelines.store import pseudonym, quarantine
+from pipelines.store import db, pseudonym, quarantine
 from pipelines.store.quarantine import Sender
 
 SCHEMA = """
@@ -105,11 +105,7 @@ def insert(con: duckdb.DuckDBPyConnection, registry: Registry, reg: Register,
     frame.insert(0, "register_id", reg.id)
     frame.insert(1, "country", reg.country)
     frame.insert(2, "quarter", reg.quarter)
-    con.register("incoming_register", frame)
-    try:
-        con.execute("INSERT INTO participations BY NAME SELECT * FROM incoming_register")
-    finally:
-        con.unregister("incoming_register")
+    db.insert_frame(con, "participations", frame)
     con.execute("DELETE FROM people_first WHERE country = $c", {"c": reg.country})
     con.execute("""INSERT INTO people_first SELECT country, person, min(quarter) FROM participations
                    WHERE register_id IN (SELECT register_id FROM current_registers WHERE country = $c)
@@ -147,9 +143,9 @@ def settle(con: duckdb.DuckDBPyConnection, registry: Registry, reg: Register, ou
     try:
         outcome.version = insert(con, registry, reg, sender.by)
         if found:
-            from pipelines.store.load import _append
 
-            _append(con, "findings", pd.DataFrame([{"submission_id": reg.id, **f.as_dict()} for f in found]))
+            db.insert_frame(con, "findings",
+                            pd.DataFrame([{"submission_id": reg.id, **f.as_dict()} for f in found]))
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
