@@ -99,7 +99,7 @@ def ingest_into(
     try:
         load.ensure_schema(con, registry)
         known = {row[0] for row in con.execute("SELECT submission_id FROM submissions").fetchall()}
-        known |= register_load.known(con)
+        known |= register_load.known(con, registry)
         outcomes, books, registers, senders = [], {}, {}, {}
         for path in progress(list(files)):
             data = path.read_bytes()

@@ -61,8 +61,8 @@ def warning(rule: str, registry: Registry | None = None, **where: object) -> Fin
 
 def show(value: object) -> str:
     """A value as the partner would recognise it, kept short."""
-    if value is None or value != value:  # None, NaN and NaT: a blank cell
-        return ""
+    if value is None or type(value).__name__ in ("NAType", "NaTType") or value != value:
+        return ""  # None, NA, NaT and NaN: a blank cell
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if hasattr(value, "strftime"):

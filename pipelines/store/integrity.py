@@ -32,7 +32,7 @@ def problems(con: duckdb.DuckDBPyConnection, registry: Registry, deep: bool = Fa
         if orphans:
             found.append(f"{table}: {orphans} row(s) of a submission that is not in submissions")
     for sid, in con.execute("SELECT submission_id FROM submissions WHERE submission_id NOT IN "
-                            "(SELECT submission_id FROM cover)").fetchall():
+                            f"(SELECT submission_id FROM {registry.cover.id})").fetchall():
         found.append(f"submission {sid[:12]}: no cover row")
     for country, quarter, versions in con.execute(
             "SELECT country, quarter, list(version ORDER BY version) FROM submissions "
@@ -41,7 +41,8 @@ def problems(con: duckdb.DuckDBPyConnection, registry: Registry, deep: bool = Fa
             found.append(f"{country} {quarter}: versions {versions}, expected 1..{len(versions)}")
     # a workbook that carried a register sheet is kept with it emptied (pipelines/store/redact.py)
     redacted = {sid for (sid,) in con.execute(
-        "SELECT submission_id FROM registers WHERE kind = 'sheet'").fetchall()}
+        "SELECT submission_id FROM registers WHERE kind = 'sheet'").fetchall()} \
+        if registry.participant_register else set()
     for sid, stored in con.execute("SELECT submission_id, stored_path FROM submissions").fetchall():
         path = Path(stored)
         if not path.exists():

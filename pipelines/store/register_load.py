@@ -83,7 +83,10 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
             con.execute(f"ALTER TABLE participations ADD COLUMN IF NOT EXISTS {f.id} {kind}")
 
 
-def known(con: duckdb.DuckDBPyConnection) -> set[str]:
+def known(con: duckdb.DuckDBPyConnection, registry: Registry) -> set[str]:
+    """The registers already loaded (none in a project without participant registers)."""
+    if registry.participant_register is None:
+        return set()
     return {row[0] for row in con.execute("SELECT register_id FROM registers").fetchall()}
 
 
