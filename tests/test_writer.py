@@ -114,7 +114,8 @@ def test_queued_uploads_are_ingested_together_and_a_broken_one_stops_no_other(tm
     assert loaded == [("AT", "2022-Q1", "partner-at"), ("BG", "2022-Q2", "manager")]
 
 
-DRAIN = "import sys; from pipelines import uploads; from pipelines.declaration import registry; uploads.drain(registry.get(), sys.argv[1])"
+DRAIN = ("import sys; from pipelines import uploads; from pipelines.declaration import registry; "
+         "uploads.drain(registry.get(), sys.argv[1])")
 
 
 def test_a_job_that_stops_two_writers_is_set_aside_and_the_queue_goes_on(tmp_path, demo_dir, reg):
