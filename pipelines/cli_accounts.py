@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import secrets
 from typing import Annotated
 
 import typer
@@ -135,6 +134,8 @@ def _unlocked(username: str) -> str:
 def demo() -> None:
     """On a project without accounts, add demo accounts (a manager, an admin, one partner per
     country) with random passwords, written to demo-logins.txt beside the database."""
+    import secrets
+
     from pipelines.access import accounts
     from pipelines.declaration import registry
     from pipelines.store import db
