@@ -117,7 +117,7 @@ def queries_at_scale(reg, tmp: Path) -> list[Row]:
         as_of = kpis.latest_quarter(con, reg)
         measured = {
             "KPIs as of a quarter (all, per country)": timed(lambda: kpis.compute(con, reg, as_of), 50),
-            "unique participants by quarter": timed(lambda: people.by_quarter(con, as_of), 20),
+            "unique participants by quarter": timed(lambda: people.by_quarter(con, reg, as_of), 20),
             "unique participants by sex x age": timed(lambda: people.by_sex_age(con, reg, as_of), 20),
             "participations, unique per country": timed(lambda: people.by_country(con, reg, as_of), 20),
         }

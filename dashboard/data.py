@@ -110,7 +110,7 @@ def people_counts(as_of: str, country: str | None = None) -> dict[str, pd.DataFr
     (unique participants, each person once) and per country, up to the as-of quarter."""
     reg = registry.get()
     with reading() as con:
-        return {"quarters": people.by_quarter(con, as_of, country),
+        return {"quarters": people.by_quarter(con, reg, as_of, country),
                 "sex_age": people.by_sex_age(con, reg, as_of, country),
                 "countries": people.by_country(con, reg, as_of)}
 

@@ -20,6 +20,13 @@ def value_link(id: str, value: float, kpi: Kpi, country: str | None, as_of: str)
                     href=f"/provenance{ui.query(kpi=kpi.id, country=country, as_of=as_of)}")
 
 
+def kpi_value(now: pd.DataFrame, kpi_id: str, country: str | None) -> float:
+    """A KPI's value in a frame of kpis.compute, for a country or (None) the whole project."""
+    mine = now[(now["id"] == kpi_id) & (now["country"].isna() if country is None
+                                         else now["country"] == country)]
+    return mine["value"].sum()
+
+
 def suppressed(frame: pd.DataFrame) -> pd.DataFrame:
     """Person counts of a breakdown with counts from 1 to 4 shown as "<5" (not the rows)."""
     counts = [c for c in frame.columns if c != "rows" and pd.api.types.is_numeric_dtype(frame[c])]
@@ -31,8 +38,7 @@ def panel(registry: Registry, kpi: Kpi, now: pd.DataFrame, as_of: str, country: 
     """A flow KPI's section: its value as of the quarter, what is counted within it, its
     breakdowns and its categories, each saying what it counts."""
     rows = data.sheet_rows(kpi.source.sheet, kpi.source.value, as_of, country)
-    value = now[(now["id"] == kpi.id) & (now["country"].isna() if country is None
-                                         else now["country"] == country)]["value"].sum()
+    value = kpi_value(now, kpi.id, country)
     sheet = registry.sheet(kpi.source.sheet)
     facts = [html.Dt(f"{kpi.label} ({kpi.unit})"),
              html.Dd(value_link(f"{prefix}-value-{kpi.id}", value, kpi, country, as_of))]

@@ -11,38 +11,24 @@ nor great-expectations nor starts the sandbox, which is why those are imported w
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipelines.intake import container, messages
+from pipelines.intake.book import ReadBook
 from pipelines.intake.findings import Finding
 
 if TYPE_CHECKING:
     from pipelines.declaration.registry import Registry
-    from pipelines.intake import history, read
+    from pipelines.intake import history
 
 MARK_SECONDS = 10
 
 
 @dataclass
-class RefusedFile:
-    """What is known of a file refused before it is read: read.ReadBook's fields, without
-    importing the reader (pandas) for it."""
-
-    path: Path
-    sha256: str
-    size: int
-    findings: list[Finding]
-    stamp: dict[str, str] = field(default_factory=dict)
-    sheets: dict = field(default_factory=dict)
-    country: str = ""
-    quarter: str = ""
-
-
-@dataclass
 class Checked:
-    book: read.ReadBook | RefusedFile
+    book: ReadBook
     findings: list[Finding]
     lang: str
     annotated: Path | None  # None when the file could not be opened as a workbook
@@ -83,7 +69,7 @@ def check(path: Path, registry: Registry, db_path: Path | str | None = None, lan
     if found:
         with open(path, "rb") as handle:
             digest = hashlib.file_digest(handle, "sha256").hexdigest()
-        return Checked(RefusedFile(path, digest, path.stat().st_size, found), found, lang or "en", None)
+        return Checked(ReadBook(path, digest, path.stat().st_size, findings=found), found, lang or "en", None)
     from pipelines.ingest import ANNOTATED_SUFFIX
     from pipelines.intake import read, sandbox
 

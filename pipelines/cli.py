@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from pipelines import cli_accounts
+from pipelines.store import db
 
 # A command imports what it needs when it runs (pandas, DuckDB, great-expectations, the accounts'
 # stack), so that `mvh --help` and the refusal of a file that is no workbook start at once
@@ -20,7 +21,6 @@ from pipelines import cli_accounts
 if TYPE_CHECKING:
     from pipelines.declaration import registry
 
-DEFAULT_RAW = Path(__file__).resolve().parents[1] / "data" / "raw"  # db.DEFAULT_RAW, DuckDB not imported
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 app.add_typer(cli_accounts.users, name="users")
 app.command("audit")(cli_accounts.audit)
@@ -33,7 +33,6 @@ DbOption = Annotated[
 
 def _open(database: Path | None):
     """The database, read-only; exit 2 with what to do when there is none yet."""
-    from pipelines.store import db
 
     try:
         return db.connect(database)
@@ -81,7 +80,7 @@ def template(
 @app.command("demo-data")
 def demo_data(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 0,
-    out: Annotated[Path, typer.Option(help="Folder to write into.")] = DEFAULT_RAW,
+    out: Annotated[Path, typer.Option(help="Folder to write into.")] = db.DEFAULT_RAW,
 ) -> None:
     """Write a filled workbook per country and quarter of the project, as partners would."""
     from pipelines.demo_data import generate
@@ -135,7 +134,6 @@ def ingest(
     from rich.progress import track
 
     from pipelines.ingest import ingest as run
-    from pipelines.store import db
 
     _use(database)
     reg = _registry()
@@ -277,7 +275,6 @@ def serve(
         os.environ.setdefault("MVH_INSECURE_COOKIES", "1")
     from dashboard.app import create_app
     from pipelines import uploads
-    from pipelines.store import db
 
     app_ = create_app()
     uploads.start_drainer(_registry())
@@ -306,7 +303,6 @@ def export(
     from pipelines.access import accounts
     from pipelines.export import snapshot as snap
     from pipelines.export import write as export_write
-    from pipelines.store import db
 
     _use(database)
     reg = _registry()

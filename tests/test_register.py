@@ -65,7 +65,7 @@ def counts(db_path, reg, as_of):
         frame = kpis.compute(con, reg, as_of)
         got = frame[frame["id"] == "unique_participants"]
         got.index = got["country"].fillna("all")
-        return {k: int(v) for k, v in got["value"].items() if v}, people.by_quarter(con, as_of, "BG"), \
+        return {k: int(v) for k, v in got["value"].items() if v}, people.by_quarter(con, reg, as_of, "BG"), \
             people.by_sex_age(con, reg, as_of, "BG")
 
 

@@ -90,10 +90,3 @@ def test_the_early_refusal_is_that_of_the_full_check(tmp_path, data, rule):
     assert [f.rule for f in early] == ([rule] if rule else [])
     if rule:
         assert early == container.check(data, max_bytes=1024)
-
-
-def test_the_default_folder_of_demo_data_is_the_stores():
-    from pipelines import cli
-    from pipelines.store import db
-
-    assert cli.DEFAULT_RAW == db.DEFAULT_RAW

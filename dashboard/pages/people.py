@@ -69,8 +69,7 @@ def _registers(counts: dict[str, pd.DataFrame], reg, kpi, now: pd.DataFrame, cou
     grid = grid.rename(columns={rows: spec.field(rows).label("en")})
     countries = counts["countries"].rename(columns={
         "participations": "participations (register)", "unique_participants": "unique participants"})
-    value = now[(now["id"] == kpi.id) & (now["country"].isna() if country is None
-                                         else now["country"] == country)]["value"].sum()
+    value = flows.kpi_value(now, kpi.id, country)
     by = " and ".join(spec.field(f).label("en").lower() for f in (rows, columns) if f)
     return html.Section([
         html.H2(f"{kpi.label} from the registers, {where}, up to {as_of}"),

@@ -12,9 +12,9 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from pipelines import ROOT
 from pipelines.declaration import quarters
 
-ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PATH = ROOT / "indicators.yaml"
 
 Labels = dict[str, str]
@@ -301,6 +301,10 @@ class Registry(Strict):
 
     def sheet(self, sheet_id: str) -> Sheet:
         return next(s for s in self.all_sheets if s.id == sheet_id)
+
+    def entity_of(self, sheet_id: str) -> str | None:
+        """The entity kind whose sheet this is, if any."""
+        return next((name for name, e in self.entities.items() if e.sheet == sheet_id), None)
 
     def flow_sheets(self) -> list[str]:
         """The sheets whose figures flow KPIs sum, in the order of the KPIs."""

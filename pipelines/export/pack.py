@@ -38,7 +38,7 @@ def sheets(reg: Registry) -> dict[str, str]:
     details = {}
     for shown in reg.export_sheets():
         sheet = reg.sheet(shown.sheet)
-        entity = next((name for name, e in reg.entities.items() if e.sheet == sheet.id), None)
+        entity = reg.entity_of(sheet.id)
         details[_title(reg, shown)] = shown.description or (
             f"One row per {entity}: its latest report as of the period's end." if entity else
             f"{sheet.label('en')} per country, summed over the period." if shown.per_country else
@@ -314,7 +314,7 @@ def _breakdown(s: Scope, kpi: Kpi) -> dict[str, float]:
 # ---- detail sheets ------------------------------------------------------------------------
 def detail(s: Scope, shown: ExportSheet) -> Table:
     """A detail sheet as the declaration lists it: entities, per-country sums or rows."""
-    entity = next((name for name, e in s.registry.entities.items() if e.sheet == shown.sheet), None)
+    entity = s.registry.entity_of(shown.sheet)
     if entity:
         return entities(s, entity, _title(s.registry, shown))
     if shown.per_country:

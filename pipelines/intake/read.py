@@ -27,7 +27,6 @@ import hashlib
 import io
 import re
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -40,6 +39,7 @@ from pipelines.declaration.registry import Registry, Sheet, SheetField
 from pipelines.declaration.template import LISTS_SHEET, STAMP_SHEET
 from pipelines.intake import container
 from pipelines.intake import findings as F
+from pipelines.intake.book import ReadBook, SheetData
 
 MAX_ROWS = 100_000
 HEADER_SCAN_ROWS = 10
@@ -63,48 +63,6 @@ DATE_FORMATS = ("%d/%m/%Y", "%d.%m.%Y", "%Y-%m-%d", "%Y.%m.%d", "%d-%m-%Y", "%d/
 
 class Unreadable(ValueError):
     """A cell's text cannot be read in its field's type; args[0] is the finding's rule."""
-
-
-@dataclass
-class SheetData:
-    """One sheet: a frame with a column per field and `_row`, the Excel row of each record."""
-
-    id: str
-    name: str  # as named in the workbook
-    frame: pd.DataFrame
-    columns: dict[str, str] = field(default_factory=dict)  # field -> column letter (tables)
-    cells: dict[str, str] = field(default_factory=dict)  # field -> cell address (forms)
-    first_row: int = 0  # the first data row of a table
-
-    def cell(self, field_id: str, row: int | None = None) -> str:
-        if field_id in self.cells:
-            return self.cells[field_id]
-        letter = self.columns.get(field_id, "")
-        return f"{letter}{row}" if letter and row else letter
-
-
-@dataclass
-class ReadBook:
-    path: Path
-    sha256: str
-    size: int
-    stamp: dict[str, str] = field(default_factory=dict)
-    sheets: dict[str, SheetData] = field(default_factory=dict)
-    findings: list[F.Finding] = field(default_factory=list)
-    cover_id: str = ""  # the id of the declaration's cover sheet, once it is read
-
-    @property
-    def cover(self) -> dict:
-        frame = self.sheets[self.cover_id].frame if self.cover_id in self.sheets else pd.DataFrame()
-        return frame.iloc[0].to_dict() if len(frame) else {}
-
-    @property
-    def country(self) -> str:
-        return str(self.cover.get("country") or self.stamp.get("country") or "")
-
-    @property
-    def quarter(self) -> str:
-        return str(self.cover.get("quarter") or self.stamp.get("quarter") or "")
 
 
 def normalise(text: object) -> str:

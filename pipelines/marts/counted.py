@@ -87,7 +87,7 @@ def rows(registry: Registry, kpi: Kpi, current: str = CURRENT) -> tuple[str, dic
         key = registry.sheet(src.sheet).key
         return (f"SELECT *, {key} AS record, {src.value} AS value, coalesce({src.value}, 0) AS counts "
                 f"FROM ({sheet_rows(src.sheet, current)})"), {}
-    return PEOPLE[src.register_count], {}
+    return _people(registry, src.register_count), {}
 
 
 def available(con: duckdb.DuckDBPyConnection, kpi: Kpi) -> bool:
@@ -102,20 +102,23 @@ _REGISTERS = """
     SELECT register_id, country, quarter FROM current_registers
     WHERE quarter <= $as_of AND quarter >= $first AND ($country IS NULL OR country = $country)
 """
-PEOPLE = {
-    "unique_participants": f"""
-        SELECT r.country, r.quarter, r.register_id, p.person AS record, 1 AS value, 1 AS counts
-        FROM people_first p JOIN ({_REGISTERS}) r
-             ON r.country = p.country AND r.quarter = p.first_quarter
-    """,
-    "participations": """
+
+
+def _people(registry: Registry, kind: str) -> str:
+    if kind == "unique_participants":
+        return f"""
+            SELECT r.country, r.quarter, r.register_id, p.person AS record, 1 AS value, 1 AS counts
+            FROM people_first p JOIN ({_REGISTERS}) r
+                 ON r.country = p.country AND r.quarter = p.first_quarter
+        """
+    activity = registry.participant_register.activity
+    return f"""
         SELECT * FROM (
             SELECT country, min(quarter) AS quarter, arg_min(register_id, quarter) AS register_id,
-                   (person, activity_id) AS record, 1 AS value, 1 AS counts
+                   (person, {activity}) AS record, 1 AS value, 1 AS counts
             FROM participations WHERE register_id IN (
                 SELECT register_id FROM current_registers
                 WHERE quarter <= $as_of AND ($country IS NULL OR country = $country))
-            GROUP BY country, person, activity_id)
+            GROUP BY country, person, {activity})
         WHERE quarter >= $first
-    """,
-}
+    """

@@ -19,19 +19,13 @@ import pandas as pd
 
 from pipelines.declaration.registry import Registry
 
-MEASURES = {
-    "participations": "count(DISTINCT (person, activity_id))",
-    "unique_participants": "count(DISTINCT person)",
-}
-# Per country as of a quarter ($as_of), for kpis.py: unique participants are the people whose
-# first quarter (people_first) is up to the as-of quarter; participations are counted per row.
-KPI_SQL = {
-    "unique_participants": """SELECT country, count(*) FROM people_first WHERE first_quarter <= $as_of
-                              GROUP BY country""",
-    "participations": f"""SELECT country, {MEASURES['participations']} FROM participations
-        WHERE register_id IN (SELECT register_id FROM current_registers WHERE quarter <= $as_of)
-        GROUP BY country""",
-}
+
+def measures(registry: Registry) -> dict[str, str]:
+    """How participations (a person once per activity: the register's activity field) and unique
+    participants are counted over participation rows."""
+    activity = registry.participant_register.activity
+    return {"participations": f"count(DISTINCT (person, {activity}))",
+            "unique_participants": "count(DISTINCT person)"}
 
 
 def has_registers(con: duckdb.DuckDBPyConnection) -> bool:
@@ -51,18 +45,20 @@ def _rows(as_of: str, country: str | None, first: str | None = None) -> tuple[st
     return sql, {"as_of": as_of, "country": country, "first": first or ""}
 
 
-def by_quarter(con: duckdb.DuckDBPyConnection, as_of: str, country: str | None = None) -> pd.DataFrame:
+def by_quarter(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: str,
+               country: str | None = None) -> pd.DataFrame:
     """Per quarter with a register: participations, unique participants in the quarter, people
     counted for the first time, and the cumulative unique participants up to it."""
     if not has_registers(con):
         return pd.DataFrame(columns=["quarter", "participations", "unique_in_quarter", "new",
                                      "unique_cumulative"])
     sql, params = _rows(as_of, country)
+    count = measures(registry)
     return con.execute(f"""
         WITH p AS ({sql}),
         firsts AS (SELECT country, person, min(quarter) AS first FROM p GROUP BY ALL),
-        per AS (SELECT quarter, {MEASURES['participations']} AS participations,
-                       {MEASURES['unique_participants']} AS unique_in_quarter FROM p GROUP BY quarter),
+        per AS (SELECT quarter, {count['participations']} AS participations,
+                       {count['unique_participants']} AS unique_in_quarter FROM p GROUP BY quarter),
         new AS (SELECT first AS quarter, count(*) AS new FROM firsts GROUP BY first)
         SELECT per.quarter, per.participations, per.unique_in_quarter, coalesce(new.new, 0) AS new,
                sum(coalesce(new.new, 0)) OVER (ORDER BY per.quarter) AS unique_cumulative
@@ -78,8 +74,9 @@ def by_country(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: str,
     counts = pd.DataFrame(columns=["country", "participations", "unique_participants"])
     if has_registers(con):
         sql, params = _rows(as_of, None, first)
-        counts = con.execute(f"""SELECT country, {MEASURES['participations']} AS participations,
-            {MEASURES['unique_participants']} AS unique_participants FROM ({sql}) GROUP BY country""",
+        count = measures(registry)
+        counts = con.execute(f"""SELECT country, {count['participations']} AS participations,
+            {count['unique_participants']} AS unique_participants FROM ({sql}) GROUP BY country""",
                              params).df()
     frame = frame.merge(counts, on="country", how="left").fillna(0)
     frame[["participations", "unique_participants"]] = frame[["participations",

@@ -45,7 +45,9 @@ def rows(con: duckdb.DuckDBPyConnection, registry: Registry, kpi_id: str, as_of:
     kpi = registry.kpi(kpi_id)
     sql, params = counted.rows(registry, kpi, current)
     params = {**params, "as_of": as_of, "country": country}
-    if kpi.source.register_count:
+    if not counted.available(con, kpi):
+        frame = pd.DataFrame(columns=COLUMNS[1:])
+    elif kpi.source.register_count:
         frame = _registers(con, sql, params)
     else:
         src = kpi.source
@@ -62,8 +64,6 @@ def rows(con: duckdb.DuckDBPyConnection, registry: Registry, kpi_id: str, as_of:
 def _registers(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame:
     """One row per current register up to the as-of quarter: what it adds to the KPI (for unique
     participants, the people counted for the first time in it). `value` is its number of rows."""
-    if not counted.people.has_registers(con):
-        return pd.DataFrame(columns=COLUMNS[1:])
     return counted.run(con, f"""
         WITH added AS (SELECT register_id, sum(counts) AS counts FROM ({sql}) GROUP BY ALL)
         SELECT r.country, r.quarter, r.file_name AS record, r.file_name, r.version,

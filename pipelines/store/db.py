@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
+from pipelines import ROOT
 
-from pipelines.declaration.registry import ROOT
+if TYPE_CHECKING:
+    import duckdb
 
 DEFAULT_DB = ROOT / "data" / "processed" / "mvh.duckdb"
 DEFAULT_RAW = ROOT / "data" / "raw"
@@ -62,6 +64,8 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame) -> None:
 
 def connect(db: Path | str | None = None, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     """Open the database; readers open it read-only and close it as soon as they are done."""
+    import duckdb  # here, so that finding paths does not import DuckDB (`mvh --help`)
+
     target = path(db)
     if read_only and not target.exists():
         raise NoDatabase(f"No database at {target}. Run `mvh ingest` (or `make ingest`) first.")
