@@ -109,7 +109,8 @@ def test_each_header_has_the_field_label_and_help_comment(reg, bg, sheet_id):
     ws = bg[sheet_name(reg, sheet_id)]
     fields = reg.sheet(sheet_id).fields
     headers = [(c.value, c.comment.text if c.comment else None) for c in ws[2][: len(fields)]]
-    assert headers == [(f.labels["bg"], f.help["bg"]) for f in fields]
+    assert headers == [(f.labels["bg"], template.help_text(f, "bg")) for f in fields]
+    assert all("{" not in comment for _, comment in headers)  # every placeholder written out
 
 
 def test_english_template_for_bulgaria(reg, tmp_path):

@@ -2,6 +2,9 @@
 
 Layout (the reader relies on it, and tolerates moved columns and extra rows):
 - an instructions sheet in the partner's language;
+- every field's help says how to fill it in; a date's help shows the form its language writes
+  dates in ({date_format}, declared in pipelines/intake/messages.yaml, the same form the reader's
+  fix for an unreadable date shows);
 - the cover, a form: labels in column A, values in column B, help in column C; country and
   quarter filled in and locked (the sheet is protected, the partner's cells are not);
 - one table sheet per data sheet: a title in row 1, the headers in row 2 (each with its help
@@ -25,6 +28,7 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from pipelines.declaration.registry import Registry, Sheet, SheetField
+from pipelines.intake import messages
 
 STAMP_SHEET = "_stamp"
 LISTS_SHEET = "_lists"
@@ -41,6 +45,12 @@ INPUT_FILL = PatternFill("solid", fgColor="FFF9DB")
 def choice_label(registry: Registry, code_list: str, code: str, lang: str) -> str:
     labels = registry.code_lists[code_list][code]
     return labels.get(lang) or labels["en"]
+
+
+def help_text(field: SheetField, lang: str) -> str:
+    """A field's help in a language (English where it has none), its {date_format} and
+    {date_example} written as the language writes dates."""
+    return messages.with_dates(field.help.get(lang) or field.help["en"], lang)
 
 
 def build(
@@ -121,7 +131,7 @@ def _lists(wb: Workbook, registry: Registry, lang: str) -> dict[str, str]:
 
 def _validation(field: SheetField, lang: str, lists: dict[str, str]) -> DataValidation | None:
     """The Excel data validation that keeps a field's cells to its type."""
-    prompt = (field.help.get(lang) or field.help["en"])[:250]
+    prompt = help_text(field, lang)[:250]
     title = field.label(lang)[:32]
     if field.type == "choice":
         dv = DataValidation(type="list", formula1=lists[field.choices], allow_blank=True)
@@ -153,7 +163,7 @@ def _form(ws, sheet: Sheet, registry: Registry, lang: str, values: dict, lists: 
     for row, field in enumerate(sheet.fields, start=FIRST_DATA_ROW):
         ws.cell(row=row, column=1, value=field.label(lang)).font = Font(bold=True)
         cell = ws.cell(row=row, column=2, value=values.get(field.id))
-        ws.cell(row=row, column=3, value=field.help.get(lang) or field.help["en"])
+        ws.cell(row=row, column=3, value=help_text(field, lang))
         if field.locked:
             cell.fill = LOCKED_FILL
             continue
@@ -184,7 +194,7 @@ def _table(ws, sheet: Sheet, lang: str, lists: dict) -> None:
         head.font = Font(bold=True, color="FFFFFF")
         head.fill = HEADER_FILL
         head.alignment = Alignment(wrap_text=True, vertical="top")
-        head.comment = Comment(field.help.get(lang) or field.help["en"], "MVH")
+        head.comment = Comment(help_text(field, lang), "MVH")
         ws.column_dimensions[letter].width = max(12, min(40, len(field.label(lang)) + 4))
         dv = _validation(field, lang, lists)
         ws.add_data_validation(dv)

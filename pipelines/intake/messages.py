@@ -1,7 +1,9 @@
-"""Finding messages from the catalogue messages.yaml, in any of the project's languages."""
+"""Finding messages from the catalogue messages.yaml, in any of the project's languages, and
+how each language writes a date (its `date_formats`), shown alike in messages and the template."""
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,12 +15,39 @@ if TYPE_CHECKING:
     from pipelines.intake.findings import Finding
 
 CATALOGUE = Path(__file__).with_name("messages.yaml")
+DATE_FORMATS = "date_formats"  # the catalogue's one entry that is no rule
+EXAMPLE_DAY = dt.date(2022, 3, 31)  # past the 12th: it cannot be read month first
+
+
+@cache
+def _document() -> dict:
+    loader = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader  # libyaml: 10x faster
+    return yaml.load(CATALOGUE.read_text(encoding="utf-8"), Loader=loader)
 
 
 @cache
 def catalogue() -> dict[str, dict[str, dict[str, str]]]:
-    loader = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader  # libyaml: 10x faster
-    return yaml.load(CATALOGUE.read_text(encoding="utf-8"), Loader=loader)
+    """Each rule's message and fix, by language."""
+    return {rule: entry for rule, entry in _document().items() if rule != DATE_FORMATS}
+
+
+@cache
+def dates(lang: str) -> dict[str, str]:
+    """The placeholders {date_format} and {date_example} in a language (English's for one that
+    declares no date format): its form in its own letters ("éééé.hh.nn.", "TT.MM.JJJJ") and
+    EXAMPLE_DAY written in it ("2022.03.31.")."""
+    forms = _document()[DATE_FORMATS]
+    form = forms.get(lang) or forms["en"]
+    day, month, year = form["letters"]
+    shown = form["order"].replace("%d", day * 2).replace("%m", month * 2).replace("%Y", year * 4)
+    return {"date_format": shown, "date_example": EXAMPLE_DAY.strftime(form["order"])}
+
+
+def with_dates(text: str, lang: str) -> str:
+    """A text (a field's help) with {date_format} and {date_example} written for a language."""
+    for key, shown in dates(lang).items():
+        text = text.replace("{" + key + "}", shown)
+    return text
 
 
 class _Keep(dict):
@@ -33,7 +62,7 @@ def render(rule: str, lang: str, registry: Registry | None = None, *, sheet_id: 
            params: dict[str, str] | None = None) -> tuple[str, str]:
     """(message, fix) of a rule in a language, labels taken from indicators.yaml in it."""
     entry = catalogue()[rule]
-    values = _Keep(value=value, cell=cell, **(params or {}))
+    values = _Keep(dates(lang), value=value, cell=cell, **(params or {}))
     if registry is not None and sheet_id:
         sheet = registry.sheet(sheet_id)
         values["sheet_label"] = sheet.label(lang)

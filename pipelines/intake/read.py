@@ -4,11 +4,18 @@ The reader is lenient where it is safe and says so where it is not:
 - sheets and column headers are found by their label in any of the project's languages, or by
   the field id, so moved columns and translated templates read right; extra columns and sheets
   are not read, and a warning says so;
+- labels are compared as people type them: case, accents and repeated spaces are ignored
+  ("ΣΥΝΟΛΟ" is "σύνολο", "Total général" is "total general", "OSSZESEN" is "Összesen"), for
+  sheet names, column headers, coded values and totals rows alike (`normalise`);
 - coded values are accepted as their code or their label in any language;
 - whole numbers may be typed as text, with spaces, non-breaking spaces or thousands separators
   ("1 234", "1.234", "1,234"); a fraction in a whole-number field ("12,5") is an error, never
   rounded, and a number with mixed or irregular separators ("1.234,5", "1.2.3") is ambiguous;
-- dates may be real dates, Excel serial numbers or text as dd/mm/yyyy, dd.mm.yyyy, yyyy-mm-dd;
+- dates may be real dates, Excel serial numbers or text, day first as in Europe (never month
+  first): 10/05/2022, 10.05.2022, 10-05-2022, 1.5.2022, 10/5/22 (a two-digit year is 20yy),
+  10.05.2022 г.; or year first: 2022-05-10, 2022.05.10., 2022. 05. 10., 2022.5.10; surrounding
+  spaces and a trailing dot are ignored. The form each language writes is shown in the
+  template's help and in the fix of an unreadable date (pipelines/intake/messages.yaml);
 - blank rows are skipped; a totals row (its first text says "Total" in any language) is
   skipped with a warning; formulas are read by their cached value, and a formula saved without
   one is an error; merged cells in the data area are an error.
@@ -26,6 +33,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -58,7 +66,12 @@ class OutsideArea(Exception):
                        row=f"{max_rows:,}")
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 BLANKS = " \t\r\n\u00a0\u202f"
-DATE_FORMATS = ("%d/%m/%Y", "%d.%m.%Y", "%Y-%m-%d", "%Y.%m.%d", "%d-%m-%Y", "%d/%m/%y", "%d.%m.%y")
+# a date typed as text: day, month and year with one separator (".", "/" or "-"), each may be
+# followed by a space; the Bulgarian "г." (year) and a closing dot may follow
+DAY_FIRST = re.compile(r"(?P<day>[0-9]{1,2})(?P<sep>[./-]) ?(?P<month>[0-9]{1,2})(?P=sep) ?"
+                       r"(?P<year>[0-9]{4}|[0-9]{2})(?: ?[гГ])?\.?")
+YEAR_FIRST = re.compile(r"(?P<year>[0-9]{4})(?P<sep>[./-]) ?(?P<month>[0-9]{1,2})(?P=sep) ?"
+                        r"(?P<day>[0-9]{1,2})\.?")
 
 
 class Unreadable(ValueError):
@@ -66,8 +79,13 @@ class Unreadable(ValueError):
 
 
 def normalise(text: object) -> str:
-    text = str(text).replace("\u00a0", " ").replace("\u202f", " ")
-    return re.sub(r"\s+", " ", text).strip().rstrip("*:").strip().casefold()
+    """A label as it is compared, the way people type it: accents and case ignored (Unicode
+    compatibility decomposition without its combining marks, then case folding: "ΣΥΝΟΛΟ" is
+    "σύνολο", "OSSZESEN" is "Összesen"), spaces of any kind collapsed and trimmed, a closing "*"
+    or ":" dropped."""
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return " ".join(bare.split()).rstrip("*:").strip()
 
 
 def read(path: Path | str, registry: Registry, data: bytes | None = None) -> ReadBook:
@@ -176,9 +194,10 @@ def _read_register_sheet(wb: Sheets, names: dict[str, str], found_names: dict[st
 
 
 def _ignored_sheets(all_names: list[str], used: dict, registry: Registry) -> list[F.Finding]:
-    own = {STAMP_SHEET, LISTS_SHEET, *registry.template.instructions_title.values()}
+    """Sheets neither read nor the template's own (instructions, stamp, lists): a warning each."""
+    own = {normalise(n) for n in (STAMP_SHEET, LISTS_SHEET, *registry.template.instructions_title.values())}
     return [F.warning("ignored_sheet", value=name) for name in all_names
-            if name not in used and name not in own]
+            if name not in used and normalise(name) not in own]
 
 
 def register_columns(registry: Registry) -> int:
@@ -418,19 +437,31 @@ def to_int(raw: object) -> int:
 
 
 def to_date(raw: object) -> dt.date:
+    """A date given as a date, an Excel serial number or text (`_date_text`)."""
     if isinstance(raw, dt.datetime):
         return raw.date()
     if isinstance(raw, dt.date):
         return raw
     if isinstance(raw, (int, float)) and not isinstance(raw, bool) and 1 <= raw < 2958466:
         return EXCEL_EPOCH + dt.timedelta(days=int(raw))
-    text = normalise(raw)
-    for fmt in DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise Unreadable("not_a_date")
+    return _date_text(str(raw))
+
+
+def _date_text(text: str) -> dt.date:
+    """A date typed as text, day first ("10/05/2022", "1.5.2022", "10/5/22", "10.05.2022 г.") or
+    year first ("2022-05-10", "2022. 05. 10."), never month first; a two-digit year is 20yy.
+    Anything else, or a day that does not exist, is Unreadable("not_a_date")."""
+    text = " ".join(text.split())
+    found = DAY_FIRST.fullmatch(text) or YEAR_FIRST.fullmatch(text)
+    if found is None:
+        raise Unreadable("not_a_date")
+    year = int(found["year"]) + (2000 if len(found["year"]) == 2 else 0)
+    try:
+        return dt.date(year, int(found["month"]), int(found["day"]))
+    except ValueError:
+        raise Unreadable("not_a_date") from None
+
+
 def to_code(raw: object, code_list: str, registry: Registry) -> str:
     """The code of a coded value typed as its code or as its label in any language."""
     key = normalise(raw)
