@@ -57,8 +57,8 @@ def test_findings_say_where(results):
     assert message["long_line"] == ("Line 3 is longer than 1,048,576 bytes; a register line holds a few "
                                     "short values.")
     assert message["long_quoted_value"].startswith("Line 2 is longer than")
-    assert message["latin1"] == "Line 2 is not UTF-8 text."
-    assert message["utf16"] == "Line 1 is not UTF-8 text."
+    assert message["undecodable"].startswith("The characters of the register file cannot be read")
+    assert message["euro_signs"] == "The register file is 228.7 MB; the limit is 200 MB."
     assert message["extra_values"].startswith("Line 3 cannot be read")
     assert message["open_quote"].startswith("Line 3 cannot be read")
     assert message["dictionary_bomb"] == "'Participant code' in A holds a value longer than 1,000 characters."

@@ -7,9 +7,11 @@ a spreadsheet, the header being row 1 (a CSV's line numbers; a Parquet file's re
 and columns by letter, so every problem names its file, cell, column and fix. Columns are found
 by their label in any of the project's languages or by the field id, in any order; values are
 read with the workbook reader's rules (codes or labels in any language, dates as dates or text).
-CSV files may use commas or semicolons and must be UTF-8 (Excel: "CSV UTF-8"). A register may
-have up to `participant_register.max_rows` rows (1,048,576, a full Excel sheet) in MAX_BYTES; a
-CSV or Parquet file is read in bounded time and memory by pipelines/intake/register_scan.py.
+CSV files may separate values with commas, semicolons or tabs, and be UTF-8 (Excel's "CSV
+UTF-8"), UTF-16 (Excel's "Unicode text") or the Windows code page Excel's plain "CSV" is saved in
+on the country's Windows (register_scan.encoding). A register may have up to
+`participant_register.max_rows` rows (1,048,576, a full Excel sheet) in MAX_BYTES; a CSV or
+Parquet file is read in bounded time and memory by pipelines/intake/register_scan.py.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ from pipelines.intake import findings as F
 SUFFIXES = (".csv", ".parquet")  # always registers; an .xlsx is one when its name says so
 NAME = re.compile(r"(?:^|[_\-. ])([A-Za-z]{2})_(\d{4}-[Qq][1-4])[_\-. ]register\.(csv|parquet|xlsx)$",
                   re.IGNORECASE)
-# a register file may be far larger than a quarterly workbook; the zip-bomb ratio still holds
-MAX_BYTES = 200 * 1024 * 1024
+MAX_BYTES = register_scan.MAX_BYTES
+# a register workbook may be far larger than a quarterly one; the zip-bomb ratio still holds
 MAX_XLSX_UNPACKED = 2 * 1024 * 1024 * 1024
 
 
@@ -101,7 +103,8 @@ def read_file(path: Path, registry: Registry, data: bytes | None = None) -> Regi
         _read_xlsx(reg, data, registry, limit)
     else:
         try:
-            with register_scan.Source(path, reg.kind, data, registry) as src:
+            language = registry.country(reg.country).language
+            with register_scan.Source(path, reg.kind, data, registry, language) as src:
                 _read_columns(reg, src, registry, limit)
         except register_scan.Refused as refused:
             reg.findings.extend(refused.args[0])

@@ -133,6 +133,10 @@ def good(path: Path) -> None:
     path.write_bytes(line(*HEADER) + b"".join(line(*r) for r in rows))
 
 
+def utf16(path: Path) -> None:
+    path.write_text((line(*HEADER) + line(*ROW)).decode(), "utf-16")
+
+
 GOOD = Case("good", "csv", good, None, rows=3, note="a well-formed register")
 CASES = [
     # Parquet: expansion, rows, types, columns, damage
@@ -173,10 +177,16 @@ CASES = [
          note="200,000 blank lines between two rows (past a million, DuckDB loses rows or fails)"),
     Case("blank_crlf_lines", "csv", text(lambda: b"\r\n" * 200_000 + line(*ROW)), "register_blank_lines",
          note="200,000 blank lines ended by CR LF"),
-    Case("latin1", "csv", text(lambda: line("Pé", *ROW[1:]).decode().encode("latin-1")), "register_not_utf8",
-         note="saved as 'CSV (comma delimited)' in Western European: é is not UTF-8, on line 2"),
-    Case("utf16", "csv", lambda path: path.write_text((line(*HEADER) + line(*ROW)).decode(), "utf-16"),
-         "register_not_utf8", note="UTF-16, as Excel's 'Unicode text'"),
+    Case("cp1251", "csv", text(lambda: line("П1", *ROW[1:]).decode().encode("cp1251")), None, rows=1,
+         note="saved as 'CSV (comma delimited)' on a Bulgarian Windows: Windows-1251, read as such"),
+    Case("utf16", "csv", utf16, None, rows=1,
+         note="UTF-16 with its byte-order mark, as Excel's 'Unicode text'"),
+    Case("utf16_cut", "csv", patched(utf16, lambda data: data + b"\x00"), "csv_encoding",
+         note="UTF-16 with an odd byte at its end"),
+    Case("undecodable", "csv", text(lambda: b"P\x81\x98," + line(*ROW[1:])), "csv_encoding",
+         note="bytes that are no character of any of Windows' code pages for the project's languages"),
+    Case("euro_signs", "csv", text(lambda: (b"\x88" * 999 + b"\n") * 80_000), "register_too_large",
+         note="80 MB of euro signs in Windows-1251, 240 MB once in UTF-8"),
     Case("wide_header", "csv", text(lambda: line(*ROW), line(*(f"c{i}" for i in range(200_000)))),
          "register_line_too_long", note="a header of 200,000 columns, 1.5 MB"),
     Case("many_columns", "csv", text(lambda: line(*ROW), line(*HEADER, *(f"c{i}" for i in range(5000)))),
@@ -189,7 +199,7 @@ CASES = [
          note="line 3 has a value more than the header has columns"),
     Case("open_quote", "csv", text(lambda: line(*ROW) + b'"P2,' + line(*ROW[1:])), "register_csv_line",
          note="a quote opened on line 3 and never closed"),
-    Case("binary", "csv", text(lambda: bytes(range(11, 256)) * 4000), "register_unreadable",
+    Case("binary", "csv", text(lambda: bytes(range(11, 256)) * 4000), "csv_encoding",
          note="random bytes after the header"),
     Case("far_cell_workbook", "xlsx", workbook((1_048_575, 16_383, "x")), "outside_area", "XFD1048576",
          note="one value in the last cell of a register workbook: a grid of 17 billion cells"),
