@@ -28,7 +28,8 @@ from pipelines.intake import read
 from tests.dash_client import free_port, running
 
 ROOT = Path(__file__).resolve().parent.parent
-VERDICT = re.compile(r"Loaded as ([A-Z]{2}) (\d{4}-Q\d) version (\d+)")
+# "Loaded as IT 2022-Q3 [its organisation, where the country reports per organisation] version 2"
+VERDICT = re.compile(r"Loaded as ([A-Z]{2}) (\d{4}-Q\d)( [^.\"]+?)? version (\d+)")
 
 
 @dataclass
@@ -42,11 +43,12 @@ class Upload:
 
 
 def workbooks(registry: Registry, demo_dir: Path, out: Path, rounds: int = 10) -> dict[str, list[Path]]:
-    """Per country, `rounds` different workbooks of its own: its demo quarters in order, then
-    corrections of its last quarter (the cover's "reported by" changed), which become versions."""
+    """Per country, `rounds` different workbooks of its own (of its first organisation, where it
+    reports per organisation): its demo quarters in order, then corrections of its last quarter
+    (the cover's "reported by" changed), which become versions."""
     plan = {}
     for country in (c.code for c in registry.countries):
-        own = sorted(demo_dir.glob(f"{country}_*.xlsx"))
+        own = sorted(demo_dir.glob(f"{country}_????-Q?.xlsx"))
         files = own[:rounds]
         for extra in range(rounds - len(files)):
             book = read.read(own[-1], registry)

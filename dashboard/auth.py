@@ -52,17 +52,25 @@ def scope() -> str | None:
 
 
 def scoped(reg, frame=None, reports: list[dict] | None = None):
-    """What a user may see of the countries: for a partner, the registry with its country alone,
+    """What a user may see of the submissions: for a partner, the registry with its country alone,
     a frame's rows, and the quarantine reports of that country and of files its accounts sent
-    (a file refused for naming another country is filed under its sender); everything for the
-    others."""
+    (a file refused for naming another country is filed under its sender); for a partner of an
+    organisation in a country reporting per organisation, only that organisation's rows and
+    reports (the frame's `partner`, the cover's); everything for the others."""
     only = scope()
     if only is None:
         return reg, frame, reports
-    return (reg.model_copy(update={"countries": [reg.country(only)]}),
-            None if frame is None else frame[frame["country"] == only],
-            None if reports is None else [r for r in reports if only in (r.get("country"),
-                                                                        r.get("uploader_country"))])
+    user = current()
+    mine = user.organisation.casefold() if user.organisation and reg.per_partner(only) else None
+    if frame is not None:
+        frame = frame[frame["country"] == only]
+        if mine:
+            frame = frame[frame["partner"].fillna("").str.strip().str.casefold() == mine]
+    if reports is not None:
+        reports = [r for r in reports if only in (r.get("country"), r.get("uploader_country"))
+                   and (not mine or r.get("uploaded_by") == user.username
+                        or (r.get("organisation") or "").strip().casefold() == mine)]
+    return reg.model_copy(update={"countries": [reg.country(only)]}), frame, reports
 
 
 def address() -> str | None:

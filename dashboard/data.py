@@ -125,7 +125,7 @@ def submissions() -> pd.DataFrame:
     return _frame(f"""
         SELECT s.country, s.quarter, s.version, s.file_name, c.partner, {said},
                s.received_at, s.uploaded_by, s.submission_id,
-               s.version = max(s.version) OVER (PARTITION BY s.country, s.quarter) AS current
+               s.version = max(s.version) OVER (PARTITION BY s.country, s.quarter, s.reporter) AS current
         FROM submissions s LEFT JOIN {reg.cover.id} c USING (submission_id)
         ORDER BY s.country, s.quarter, s.version
     """)

@@ -157,7 +157,7 @@ def entity_table(history: pd.DataFrame, registry: Registry, entity: str,
     codes = sheet.field(spec.status_field).choices
     by_quarter = history.pivot_table(index=["country", "record"], columns="quarter",
                                      values=spec.status_field, aggfunc="last")
-    latest = history.sort_values("quarter").groupby(["country", "record"]).tail(1)
+    latest = history.sort_values(["quarter", "uploaded_at"]).groupby(["country", "record"]).tail(1)
     rows = []
     for row in latest.to_dict("records"):
         key = (row["country"], row["record"])

@@ -63,8 +63,9 @@ def past(registry: Registry, db_path: Path | str | None) -> history.History:
 
 def check(path: Path, registry: Registry, db_path: Path | str | None = None, lang: str | None = None,
           annotated: Path | None = None, uploader_country: str | None = None,
-          mark_clean: bool = True) -> Checked:
-    """Read, validate and (unless it has no findings and not `mark_clean`) mark a workbook."""
+          mark_clean: bool = True, uploader_organisation: str | None = None) -> Checked:
+    """Read, validate and (unless it has no findings and not `mark_clean`) mark a workbook; a
+    sender bound to a country (and organisation) gets only their own workbooks checked."""
     found = container.check_file(path)  # empty, too large, no zip: refused before the sandbox
     if found:
         with open(path, "rb") as handle:
@@ -74,7 +75,8 @@ def check(path: Path, registry: Registry, db_path: Path | str | None = None, lan
     from pipelines.intake import read, sandbox
 
     try:
-        checked = sandbox.run(examine, path, registry, past(registry, db_path), lang, uploader_country,
+        checked = sandbox.run(examine, path, registry, past(registry, db_path), lang,
+                              (uploader_country, uploader_organisation),
                               timeout=sandbox.seconds_for(path.stat().st_size))
     except sandbox.Refused as refused:
         book = read.unreadable(path, str(refused))
@@ -86,12 +88,12 @@ def check(path: Path, registry: Registry, db_path: Path | str | None = None, lan
 
 
 def examine(path: Path, registry: Registry, earlier: history.History, lang: str | None,
-            uploader_country: str | None) -> Checked:
-    """Read and validate one workbook (in the sandbox)."""
+            sender: tuple[str | None, str | None]) -> Checked:
+    """Read and validate one workbook (in the sandbox) for a sender (country, organisation)."""
     from pipelines.intake import read, validate
 
     book = read.read(path, registry)
-    found = validate.validate([book], registry, earlier, uploader_country)[book.sha256]
+    found = validate.validate([book], registry, earlier, validate.Allowed(*sender))[book.sha256]
     return Checked(book, found, lang or book.stamp.get("language") or "en", None)
 
 

@@ -219,7 +219,8 @@ def history(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     database: DbOption = None,
 ) -> None:
-    """The versions of a country's quarter: who, when, the cells that changed, the effect on each KPI."""
+    """The versions of a country's quarter (per organisation where it reports per organisation): who,
+    when, the cells that changed, the effect on each KPI."""
     from pipelines.marts import versions
 
     reg = _registry()
@@ -231,15 +232,7 @@ def history(
         raise typer.Exit(2)
     con = _open(database)
     try:
-        report = []
-        listed = versions.listed(con, country, quarter)
-        for earlier, version in zip([None, *listed], listed, strict=False):
-            report.append({
-                **version, "received_at": str(version["received_at"])[:19],
-                "changed_cells": versions.changed_cells(con, reg, earlier["submission_id"],
-                                                        version["submission_id"]) if earlier else [],
-                "kpi_effect": versions.kpi_effect(con, reg, country, quarter, version["version"]),
-            })
+        report = versions.report(con, reg, country, quarter)
     finally:
         con.close()
     if as_json:
@@ -249,7 +242,8 @@ def history(
     if not report:
         console.print(f"No accepted workbook for {country} {quarter}.")
     for v in report:
-        console.print(f"[bold]v{v['version']}[/bold] {v['file_name']}  received {v['received_at']}"
+        console.print(f"[bold]{v['reporter'] + ' ' if v['reporter'] else ''}v{v['version']}[/bold] "
+                      f"{v['file_name']}  received {v['received_at']}"
                       f"  by {v['uploaded_by'] or 'unknown'}  sha256 {v['submission_id'][:12]}"
                       f"  {v['warnings']} warning(s)", highlight=False)
         for c in v["changed_cells"]:

@@ -52,17 +52,20 @@ def add(
     username: Annotated[str, typer.Argument(help="User name, e.g. maria.ionescu.")],
     role: Annotated[str, typer.Option(help="partner, manager or admin.")],
     country: Annotated[str | None, typer.Option(help="A partner's country code, e.g. RO.")] = None,
+    organisation: Annotated[str | None, typer.Option(
+        help="A partner's organisation, as indicators.yaml names it (required where the country "
+             "reports per partner organisation).")] = None,
 ) -> None:
     """Add an account; the password is asked for (or read from $MVH_PASSWORD)."""
     from pipelines.access import accounts
     from pipelines.declaration import registry
 
-    codes = tuple(c.code for c in registry.get().countries)
     try:
-        user = accounts.add(username.lower(), role, _password(), country and country.upper(), codes)
+        user = accounts.add(username.lower(), role, _password(), country and country.upper(),
+                            registry.get(), organisation)
     except accounts.AccountError as exc:
         _fail(exc)
-    _done("account_added", user.username, f"{user.role} {user.country or ''}".strip())
+    _done("account_added", user.username, f"{user.role} {user.bound_to}".strip())
 
 
 @users.command("list")
@@ -72,10 +75,10 @@ def list_() -> None:
 
     from pipelines.access import accounts
 
-    table = Table("user", "role", "country", "active", "created", "changed")
+    table = Table("user", "role", "country", "organisation", "active", "created", "changed")
     for u in accounts.users():
-        table.add_row(u["username"], u["role"], u["country"] or "", "yes" if u["active"] else "no",
-                      u["created_at"], u["changed_at"])
+        table.add_row(u["username"], u["role"], u["country"] or "", u["organisation"] or "",
+                      "yes" if u["active"] else "no", u["created_at"], u["changed_at"])
     console.print(table)
 
 
@@ -133,7 +136,8 @@ def _unlocked(username: str) -> str:
 @users.command("demo")
 def demo() -> None:
     """On a project without accounts, add demo accounts (a manager, an admin, one partner per
-    country) with random passwords, written to demo-logins.txt beside the database."""
+    country, or per partner organisation where the country reports per organisation) with random
+    passwords, written to demo-logins.txt beside the database."""
     import secrets
 
     from pipelines.access import accounts
@@ -141,19 +145,21 @@ def demo() -> None:
     from pipelines.store import db
 
     listing = db.path().parent / DEMO_USERS
+    reg = registry.get()
     if not accounts.users():
-        people = [("manager", "manager", None), ("admin", "admin", None)] + [
-            (f"partner-{c.code.lower()}", "partner", c.code) for c in registry.get().countries]
-        codes = tuple(c.code for c in registry.get().countries)
+        people = [("manager", "manager", None, None), ("admin", "admin", None, None)] + [
+            (f"partner-{c.code.lower()}" + (f"-{n}" if n > 1 else ""), "partner", c.code, organisation)
+            for c in reg.countries
+            for n, organisation in enumerate(c.partners if reg.per_partner(c.code) else [None], start=1)]
         lines = []
-        for username, role, country in people:
+        for username, role, country, organisation in people:
             password = secrets.token_urlsafe(12)
-            accounts.add(username, role, password, country, codes)
+            accounts.add(username, role, password, country, reg, organisation)
             accounts.record("account_added", actor(), username, detail=f"{role} (demo)")
-            lines.append(f"{username}\t{password}\t{role}\t{country or ''}")
+            lines.append(f"{username}\t{password}\t{role}\t{country or ''}\t{organisation or ''}")
         fd = os.open(listing, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
-            handle.write("user\tpassword\trole\tcountry\n" + "\n".join(lines) + "\n")
+            handle.write("user\tpassword\trole\tcountry\torganisation\n" + "\n".join(lines) + "\n")
     if not listing.exists():
         console.print("Accounts exist already: log in with yours (`mvh users list`).")
         return

@@ -8,6 +8,10 @@ target. Activities have plausible sex and age mixes; outreach grows to a little 
 by 2023-Q4, with the territory a council covers reported once. Two realistic gaps: Hungary's
 2022-Q3 workbook is missing and Romania's 2023-Q1 workbook came in late. Austria, Greece and
 Romania also send a participant register (CSV) with each workbook, agreeing with its activities.
+Italy reports per partner organisation (indicators.yaml): each quarter ActionAid Italia sends
+the council, half the activities and most outreach (IT_<quarter>.xlsx), and Regione Campania its
+own authority row, the other activities and the social media outreach, a day later
+(IT_<quarter>_Regione_Campania.xlsx); together they are what one workbook would say.
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ def generate(registry: Registry, out: Path, seed: int = 0) -> list[Path]:
         for index, quarter in enumerate(registry.quarters):
             if (country.code, quarter) in MISSING:
                 continue
-            written.append(_write(registry, country, quarter, index, reach[index], rng, out))
+            written += _write(registry, country, quarter, index, reach[index], rng, out)
             if country.code in REGISTERS and index:
                 _write_register(registry, written[-1], country, quarter, people)
     return written
@@ -118,7 +122,9 @@ def _write(
     outreach: list[dict],
     rng: random.Random,
     out: Path,
-) -> Path:
+) -> list[Path]:
+    """The country's workbook of a quarter, or one per partner organisation where the country
+    reports per organisation."""
     due = registry.due_date(quarter)
     late = LATE_DAYS.get((country.code, quarter))
     submitted = (
@@ -139,12 +145,29 @@ def _write(
         "activities": _activities(country, quarter, index, rng),
         "outreach": outreach,
     }
-    fill(wb, registry, country.language, cover, tables)
-    path = out / f"{country.code}_{quarter}.xlsx"
-    _save_reproducibly(wb, path, stamp_time)
-    moment = dt.datetime.combine(submitted, dt.time(12)).timestamp()
-    os.utime(path, (moment, moment))
-    return path
+    shares = _shares(tables) if registry.per_partner(country.code) else [tables]
+    written = []
+    for number, (partner, share) in enumerate(zip(country.partners, shares, strict=False)):
+        wb = build(registry, country.code, quarter, generated_at=stamp_time) if number else wb
+        day = submitted + dt.timedelta(days=number)
+        fill(wb, registry, country.language, {**cover, "partner": partner, "submitted_on": day}, share)
+        path = out / (f"{country.code}_{quarter}.xlsx" if not number
+                      else f"{country.code}_{quarter}_{partner.replace(' ', '_')}.xlsx")
+        _save_reproducibly(wb, path, stamp_time)
+        sent = dt.datetime.combine(day, dt.time(12)).timestamp()
+        os.utime(path, (sent, sent))
+        written.append(path)
+    return written
+
+
+def _shares(tables: dict[str, list[dict]]) -> list[dict[str, list[dict]]]:
+    """The tables as two partner organisations report them: the second its authorities, every
+    second activity and the social media outreach; the first the rest."""
+    second = {"councils": [], "authorities": tables["authorities"],
+              "activities": tables["activities"][1::2],
+              "outreach": [r for r in tables["outreach"] if r["channel"] == "social_media"]}
+    first = {name: [r for r in rows if r not in second[name]] for name, rows in tables.items()}
+    return [first, second]
 
 
 def _council(country: Country, quarter: str, index: int, rng: random.Random) -> dict:

@@ -37,6 +37,7 @@ class Outcome:
     status: str  # accepted | rejected | unchanged
     country: str = ""
     quarter: str = ""
+    organisation: str = ""  # the organisation in its key, where the country reports per organisation
     version: int | None = None
     findings: list[Finding] = field(default_factory=list)
     language: str = ""  # the workbook's, from its stamp: the language of its messages
@@ -44,6 +45,8 @@ class Outcome:
 
     def line(self) -> str:
         what = f"{self.country} {self.quarter}".strip()
+        if self.organisation:
+            what += f" {self.organisation}"
         if self.status == "accepted":
             what += f" v{self.version}"
             if self.version and self.version > 1:
@@ -77,12 +80,13 @@ def ingest(
     uploaded_by: str | None = None,
     uploader_country: str | None = None,
     progress: Callable[[Iterable], Iterable] = lambda items: items,
+    uploader_organisation: str | None = None,
 ) -> list[Outcome]:
     """Ingest the files; return one outcome per file, in the order they were taken.
 
     Waits for the writer lock, writes to the working copy and publishes it (pipelines/store/writer.py).
     """
-    sender = Sender(uploaded_by, uploader_country)
+    sender = Sender(uploaded_by, uploader_country, uploader_organisation)
     with writer.writing(db_path) as work:
         return ingest_into(work, dict.fromkeys(expand(paths), sender), registry, progress)
 
@@ -114,13 +118,13 @@ def ingest_into(
             senders[sha] = files[path]
             outcomes.append(Outcome(path, sha, "pending"))
         past = history.load(con, registry)
-        countries = {sha: sender.country for sha, sender in senders.items()}
-        results = _validate(list(books.values()), registry, past, countries)
+        results = _validate(list(books.values()), registry, past, senders)
         for outcome in outcomes:
             if outcome.sha256 in books and outcome.status == "pending":
                 book = books[outcome.sha256]
                 found = results[book.sha256]
                 outcome.country, outcome.quarter, outcome.findings = book.country, book.quarter, found
+                outcome.organisation = registry.reporter(book.country, book.organisation)
                 outcome.language = book.stamp.get("language") or ""
                 outcome.register_sheet = register_sheet(book, registry)
                 _settle(con, registry, book, outcome, work, senders[book.sha256])
@@ -143,18 +147,19 @@ def _read_register(path: Path, registry: Registry, size: int) -> register.Regist
 
 
 def _validate(books: list[read.ReadBook], registry: Registry, past: history.History,
-              countries: dict[str, str | None]) -> dict[str, list[Finding]]:
+              senders: dict[str, Sender]) -> dict[str, list[Finding]]:
     """Findings per workbook, validated together in the sandbox; if that fails, each alone, so
     that one workbook never stops the others."""
     if not books:
         return {}
     timeout = sum(sandbox.seconds_for(b.size) for b in books)
+    allowed = {sha: validate.Allowed(s.country, s.organisation) for sha, s in senders.items()}
     try:
-        return sandbox.run(validate.validate, books, registry, past, countries, timeout=timeout)
+        return sandbox.run(validate.validate, books, registry, past, allowed, timeout=timeout)
     except sandbox.Refused as refused:
         if len(books) == 1:
             return {books[0].sha256: [*books[0].findings, F.error("unreadable", reason=str(refused))]}
-        return {sha: found for b in books for sha, found in _validate([b], registry, past, countries).items()}
+        return {sha: found for b in books for sha, found in _validate([b], registry, past, senders).items()}
 
 
 def _settle(
@@ -169,7 +174,8 @@ def _settle(
     if has_errors(outcome.findings):
         outcome.status = "rejected"
         quarantine.file(book.path, book.sha256, outcome.findings, db_path, sender, book.country,
-                        book.quarter, register_sheet=register_sheet(book, registry))
+                        book.quarter, register_sheet=register_sheet(book, registry),
+                        organisation=book.organisation)
         return
     stored = db.files_dir(db_path) / f"{book.sha256}{book.path.suffix.lower() or '.xlsx'}"
     stored.parent.mkdir(parents=True, exist_ok=True)

@@ -101,14 +101,15 @@ def scrub(path: Path | None, register_sheet: str | None) -> None:
 
 def enqueue(kept: Path, uploaded_by: str, uploader_country: str | None,
             db_path: Path | str | None = None, file_name: str | None = None,
-            address: str | None = None) -> str:
+            address: str | None = None, uploader_organisation: str | None = None) -> str:
     """Queue a kept upload for ingestion; the job id sorts in order of arrival."""
     job = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
     folder = queue_dir(db_path)
     folder.mkdir(parents=True, exist_ok=True)
     _atomic_write(folder / f"{job}.json", json.dumps({
         "job": job, "path": str(kept), "uploaded_by": uploaded_by,
-        "uploader_country": uploader_country, "file_name": file_name or kept.name,
+        "uploader_country": uploader_country, "uploader_organisation": uploader_organisation,
+        "file_name": file_name or kept.name,
         "address": address, "attempts": 0,
         "queued_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}).encode())
     return job
@@ -160,14 +161,17 @@ def _answer(path: Path, job: dict, result: dict, db_path: Path | str | None) -> 
     path.unlink()
 
 
+def _sender(job: dict) -> Sender:
+    return Sender(job["uploaded_by"], job["uploader_country"], job.get("uploader_organisation"))
+
+
 def _poisoned(job: dict, db_path: Path | str | None) -> dict:
     """A job that stopped two writers: filed in the quarantine with its sender, answered failed."""
     kept = Path(job["path"])
     reason = F.error("unreadable", reason="it stopped the loading twice")
     log.error("queued upload %s stopped the writer twice: quarantined", kept)
     if kept.exists():
-        quarantine.file(kept, kept.parent.name, [reason], db_path,
-                        Sender(job["uploaded_by"], job["uploader_country"]))
+        quarantine.file(kept, kept.parent.name, [reason], db_path, _sender(job))
     return {"status": "failed", "error": "it stopped the loading twice and was set aside",
             "findings": [reason.as_dict()]}
 
@@ -175,7 +179,7 @@ def _poisoned(job: dict, db_path: Path | str | None) -> dict:
 def _ingest(work: Path, registry: Registry, batch: dict[Path, tuple[Path, dict]]) -> list[dict]:
     """The outcome of each job of a batch; if the batch fails, each job alone, so that one broken
     file never stops the others."""
-    senders = {kept: Sender(job["uploaded_by"], job["uploader_country"]) for kept, (_, job) in batch.items()}
+    senders = {kept: _sender(job) for kept, (_, job) in batch.items()}
     try:
         outcomes = ingest.ingest_into(work, senders, registry)
     except Exception as exc:  # noqa: BLE001
@@ -187,7 +191,8 @@ def _ingest(work: Path, registry: Registry, batch: dict[Path, tuple[Path, dict]]
         return [r for kept in batch for r in _ingest(work, registry, {kept: batch[kept]})]
     for kept, outcome in zip(batch, outcomes, strict=True):
         scrub(kept, outcome.register_sheet)
-    return [{"status": o.status, "country": o.country, "quarter": o.quarter, "version": o.version,
+    return [{"status": o.status, "country": o.country, "quarter": o.quarter,
+             "organisation": o.organisation, "version": o.version,
              "language": o.language, "register_sheet": o.register_sheet,
              "findings": [f.as_dict() for f in o.findings]} for o in outcomes]
 
@@ -210,10 +215,10 @@ def result(job: str, db_path: Path | str | None = None) -> dict | None:
 
 def submit(kept: Path, registry: Registry, uploaded_by: str, uploader_country: str | None,
            db_path: Path | str | None = None, timeout: float = 240, file_name: str | None = None,
-           address: str | None = None) -> tuple[str, dict | None]:
+           address: str | None = None, uploader_organisation: str | None = None) -> tuple[str, dict | None]:
     """Queue a kept upload and wait until it is ingested: (job id, its outcome), or (job id,
     None) if the writer stayed busy for `timeout` seconds (the job stays queued)."""
-    job = enqueue(kept, uploaded_by, uploader_country, db_path, file_name, address)
+    job = enqueue(kept, uploaded_by, uploader_country, db_path, file_name, address, uploader_organisation)
     try:
         with writer.writing(db_path, timeout) as work:
             if result(job, db_path) is None:

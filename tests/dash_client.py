@@ -54,17 +54,18 @@ def running(command: list[str], env: dict, probe: str, cwd: Path):
 
 
 PASSWORD = "a long test password"
-ACCOUNTS = {"manager": ("manager", None), "admin": ("admin", None),
-            "partner-ro": ("partner", "RO"), "partner-bg": ("partner", "BG")}
+ACCOUNTS = {"manager": ("manager", None, None), "admin": ("admin", None, None),
+            "partner-ro": ("partner", "RO", None),
+            "partner-bg": ("partner", "BG", "Workshop for Civic Initiatives Foundation")}
 
 
 def add_accounts(db: Path) -> None:
     """The test accounts (ACCOUNTS, all with PASSWORD) beside a database."""
     with using(db):
-        codes = tuple(c.code for c in registry.get().countries)
-        for username, (role, country) in ACCOUNTS.items():
+        reg = registry.get()
+        for username, (role, country, organisation) in ACCOUNTS.items():
             if accounts.get(username) is None:
-                accounts.add(username, role, PASSWORD, country, codes)
+                accounts.add(username, role, PASSWORD, country, reg, organisation)
 
 
 @contextlib.contextmanager

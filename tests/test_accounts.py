@@ -89,11 +89,13 @@ def test_demo_accounts_once_with_their_passwords_in_a_private_file(tmp_path, reg
     lines = listing.read_text().splitlines()[1:]
     passwords = {line.split("\t")[0]: line.split("\t")[1] for line in lines}
     assert f"Log in as manager with the password {passwords['manager']}" in first
-    assert len(lines) == 2 + len(reg.countries)
+    assert len(lines) == 2 + len(reg.countries) + 1  # Italy: one per partner organisation
+    assert lines[-1].endswith("partner\tRO\t") and "partner-it-2" in passwords
     assert stat.S_IMODE(listing.stat().st_mode) == 0o600
     with using(db):
         assert accounts.verify("manager", passwords["manager"]).role == "manager"
         assert accounts.verify("partner-ro", passwords["partner-ro"]).country == "RO"
+        assert accounts.verify("partner-it-2", passwords["partner-it-2"]).organisation == "Regione Campania"
     users(db, "users", "demo", password=None)
     with using(db):
-        assert len(accounts.users()) == 2 + len(reg.countries)
+        assert len(accounts.users()) == 2 + len(reg.countries) + 1

@@ -15,7 +15,8 @@ from pipelines.declaration import registry
 
 dash.register_page(__name__, path="/provenance", name="Provenance", title="Provenance", order=8)
 
-SHOWN = {"country": "country", "quarter": "quarter", "record": "row id", "file_name": "file",
+SHOWN = {"country": "country", "quarter": "quarter", "record": "row id", "organisation": "organisation",
+         "file_name": "file",
          "version": "version", "sheet": "sheet", "cell": "cell", "value": "value",
          "counts": "adds", "uploaded_at": "uploaded at", "uploaded_by": "uploaded by"}
 

@@ -52,9 +52,10 @@ def layout(**_query) -> html.Div:
             html.P("Drop the filled-in workbook here. It is checked at once: every problem is "
                    "listed, with the cell, what is wrong and how to fix it, and you can download "
                    "your workbook with the cells marked. A workbook without errors is loaded and "
-                   "counts from then on; a later one for the same quarter replaces it. "
+                   "counts from then on; a later one for the same quarter (from the same "
+                   "organisation, where each partner organisation reports its own) replaces it. "
                    f"Files up to {MAX_UPLOAD_MB} MB." + (
-                       f" You can submit for {user.country} only." if user and user.country else ""),
+                       f" You can submit for {user.bound_to} only." if user and user.country else ""),
                    className="muted"),
             html.Div([
                 dcc.RadioItems(id="upload-mode", value=SUBMIT, className="radio", options=[
@@ -149,16 +150,18 @@ def _answer(payload: dict, mode: str, lang: str, filename: str):
         return html.P("The file did not arrive whole: upload it again.", id="upload-verdict")
     kept = uploads.keep(data, filename)
     country = None if user.has("manager") else user.country
+    organisation = None if user.has("manager") else user.organisation
     if mode == CHECK:
         result = check.check(kept, reg, lang=lang or None, uploader_country=country,
-                             annotated=kept.with_name(kept.stem + ANNOTATED_SUFFIX), mark_clean=False)
+                             annotated=kept.with_name(kept.stem + ANNOTATED_SUFFIX), mark_clean=False,
+                             uploader_organisation=organisation)
         for path in (kept, result.annotated):
             uploads.scrub(path, ingest.register_sheet(result.book, reg))
         auth.audit("check", filename, f"{result.book.country} {result.book.quarter}".strip())
         _remember(result.annotated)
         return _report(reg, filename, result.localised(reg), None, result.annotated)
     _job, outcome = uploads.submit(kept, reg, user.username, country, file_name=filename,
-                                   address=auth.address())
+                                   address=auth.address(), uploader_organisation=organisation)
     if outcome is None:
         auth.audit("upload_queued", filename)
         return html.P([status_badge(reg, "at_risk"), f" {filename}: received and kept; the database "
@@ -187,7 +190,7 @@ def _remember(annotated) -> None:
 
 
 VERDICTS = {
-    "accepted": ("achieved", "Loaded as {country} {quarter} version {version}."),
+    "accepted": ("achieved", "Loaded as {key} version {version}."),
     "unchanged": ("on_track", "This very file was loaded before; nothing changed."),
     "rejected": ("off_track", "{errors} error(s): the workbook was not loaded. Correct the cells "
                  "below and upload it again."),
@@ -205,7 +208,9 @@ def _report(reg, filename: str, rows: list[dict], outcome: dict | None, annotate
             ("achieved", "No errors: the workbook can be submitted.")
     else:
         status, text = VERDICTS[outcome["status"]]
-        verdict = status, text.format(errors=errors, **{k: v for k, v in outcome.items() if k != "errors"})
+        key = " ".join(filter(None, (outcome.get(k) for k in ("country", "quarter", "organisation"))))
+        verdict = status, text.format(errors=errors, key=key,
+                                      **{k: v for k, v in outcome.items() if k != "errors"})
     note = f" {warnings} warning(s) will be reviewed by the coordination." if warnings and not errors else ""
     table = html.Table([
         html.Thead(html.Tr([html.Th(h, scope="col") for h in

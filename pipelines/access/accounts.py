@@ -5,8 +5,10 @@ DuckDB allows one writing process; SQLite (WAL mode, a busy timeout) takes small
 processes. The DuckDB data file stays the ingest's alone.
 
 Roles, each including the ones before it:
-- partner: bound to one country; uploads for it, sees its own submissions and findings,
-  downloads its templates, sees the project-wide KPIs;
+- partner: bound to one country and, in a country reporting per partner organisation, to one of
+  its organisations (required there); uploads for it, sees its own submissions and findings
+  (its organisation's, where it has one), downloads its templates, sees the country's and the
+  project-wide KPIs;
 - manager: every page of the dashboard, uploads for any country, exports;
 - admin: also the accounts and the audit trail.
 Passwords are kept as scrypt hashes (werkzeug). The audit table only grows: triggers refuse
@@ -31,15 +33,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from pipelines.store import db
 
+if TYPE_CHECKING:
+    from pipelines.declaration.registry import Registry
+
 ROLES = ("partner", "manager", "admin")
 MIN_PASSWORD = 10
 NAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
-SCHEMA_VERSION = 1  # PRAGMA user_version: 1 added users.session_version
+SCHEMA_VERSION = 2  # PRAGMA user_version: 1 added users.session_version, 2 users.organisation
 UNWRITABLE = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_FULL", "SQLITE_IOERR")  # not "locked"
 log = logging.getLogger(__name__)
 
@@ -48,6 +54,7 @@ CREATE TABLE IF NOT EXISTS users (
     username TEXT PRIMARY KEY,
     role TEXT NOT NULL CHECK (role IN ('partner', 'manager', 'admin')),
     country TEXT,                         -- partners only
+    organisation TEXT,                    -- a partner's organisation, as indicators.yaml names it
     password_hash TEXT NOT NULL,
     active INTEGER NOT NULL DEFAULT 1,
     created_at TEXT NOT NULL,
@@ -91,6 +98,7 @@ class User:
     username: str
     role: str
     country: str | None
+    organisation: str | None = None
     active: bool = True
     session: int = field(default=0, compare=False)  # the session version
 
@@ -100,6 +108,11 @@ class User:
 
     def may_upload_for(self, country: str) -> bool:
         return self.has("manager") or self.country == country
+
+    @property
+    def bound_to(self) -> str:
+        """What a partner reports for, e.g. "BG, Mission Wings Foundation" ("" for the others)."""
+        return ", ".join(filter(None, (self.country, self.organisation)))
 
 
 def path() -> Path:
@@ -177,6 +190,8 @@ def _migrate(con: sqlite3.Connection) -> None:
     columns = {row[1] for row in con.execute("PRAGMA table_info(users)")}
     if "session_version" not in columns:
         con.execute("ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0")
+    if "organisation" not in columns:
+        con.execute("ALTER TABLE users ADD COLUMN organisation TEXT")
     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     con.execute("COMMIT")
 
@@ -201,8 +216,31 @@ def _checked_password(password: str) -> str:
     return generate_password_hash(password)
 
 
-def add(username: str, role: str, password: str, country: str | None = None,
-        countries: tuple[str, ...] = ()) -> User:
+def _organisation(role: str, country: str | None, organisation: str | None,
+                  registry: Registry) -> str | None:
+    """A partner's organisation as the declaration names it (typed in any letter case); required
+    in a country reporting per organisation, refused for other roles."""
+    if role != "partner":
+        if organisation:
+            raise AccountError("Only partners belong to an organisation: leave out --organisation.")
+        return None
+    partners = registry.country(country).partners
+    if not organisation:
+        if registry.per_partner(country):
+            raise AccountError(f"{country} reports per partner organisation: --organisation with one "
+                               f"of {'; '.join(partners)}.")
+        return None
+    named = {p.casefold(): p for p in partners}
+    if organisation.strip().casefold() not in named:
+        raise AccountError(f"{organisation!r} is not a partner organisation of {country}: use one of "
+                           f"{'; '.join(partners)}.")
+    return named[organisation.strip().casefold()]
+
+
+def add(username: str, role: str, password: str, country: str | None, registry: Registry,
+        organisation: str | None = None) -> User:
+    """Add an account: a partner's country (and organisation) must be the project's."""
+    countries = tuple(c.code for c in registry.countries)
     if not NAME.match(username):
         raise AccountError(f"{username!r} is not a valid user name: use 2-64 lower-case letters, "
                            "digits and . _ @ -, starting with a letter or digit.")
@@ -212,15 +250,16 @@ def add(username: str, role: str, password: str, country: str | None = None,
         raise AccountError(f"A partner needs its country: --country with one of {', '.join(countries)}.")
     if role != "partner" and country:
         raise AccountError("Only partners are bound to a country: leave out --country.")
+    organisation = _organisation(role, country, organisation, registry)
     hashed = _checked_password(password)
     with connect() as con:
         if con.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
             raise AccountError(f"{username} exists already: use `mvh users set-password` or "
                                "`mvh users enable`.")
-        con.execute("INSERT INTO users (username, role, country, password_hash, active, created_at, "
-                    "changed_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
-                    [username, role, country, hashed, _now(), _now()])
-    return User(username, role, country)
+        con.execute("INSERT INTO users (username, role, country, organisation, password_hash, active, "
+                    "created_at, changed_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
+                    [username, role, country, organisation, hashed, _now(), _now()])
+    return User(username, role, country, organisation)
 
 
 def _change(username: str, sql: str, *params) -> None:
@@ -253,18 +292,18 @@ def end_sessions(username: str) -> None:
 def users() -> list[dict]:
     with connect() as con:
         con.row_factory = sqlite3.Row
-        rows = con.execute("SELECT username, role, country, active, created_at, changed_at "
-                           "FROM users ORDER BY role DESC, username").fetchall()
+        rows = con.execute("SELECT username, role, country, organisation, active, created_at, "
+                           "changed_at FROM users ORDER BY role DESC, username").fetchall()
     return [dict(r) for r in rows]
 
 
 def _active(con: sqlite3.Connection, username: str) -> tuple | None:
-    return con.execute("SELECT username, role, country, session_version, password_hash FROM users "
-                       "WHERE username = ? AND active", [username]).fetchone()
+    return con.execute("SELECT username, role, country, organisation, session_version, password_hash "
+                       "FROM users WHERE username = ? AND active", [username]).fetchone()
 
 
 def _user(row: tuple) -> User:
-    return User(row[0], row[1], row[2], session=row[3])
+    return User(row[0], row[1], row[2], row[3], session=row[4])
 
 
 def get(username: str) -> User | None:
@@ -281,7 +320,7 @@ def verify(username: str, password: str) -> User | None:
     if row is None:
         check_password_hash(_dummy_hash(), password)  # the same time as a wrong password
         return None
-    return _user(row) if check_password_hash(row[4], password) else None
+    return _user(row) if check_password_hash(row[5], password) else None
 
 
 def remember_address(username: str, address: str | None) -> None:

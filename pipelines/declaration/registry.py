@@ -61,6 +61,9 @@ class Country(Strict):
     code: str = Field(pattern=r"^[A-Z]{2}$")
     name: str
     partners: list[str] = Field(min_length=1)
+    # consolidated: one workbook for the country each quarter, whoever of its partners sends it;
+    # per_partner: one workbook per partner organisation, each with its own versions
+    reporting: Literal["consolidated", "per_partner"] = "consolidated"
     place: str
     language: str
     # facts shown on the country's page, label -> text (e.g. {Council: new council in Graz})
@@ -283,6 +286,15 @@ class Registry(Strict):
                 return country
         known = ", ".join(c.code for c in self.countries)
         raise KeyError(f"unknown country {code!r}; the project's countries are {known}")
+
+    def per_partner(self, country: str) -> bool:
+        """Whether the country sends one workbook per partner organisation (not one in all)."""
+        return any(c.code == country and c.reporting == "per_partner" for c in self.countries)
+
+    def reporter(self, country: str, partner: object) -> str:
+        """The organisation in a submission's key: the cover's partner where the country reports
+        per partner organisation, '' where it sends one consolidated workbook."""
+        return partner.strip() if self.per_partner(country) and isinstance(partner, str) else ""
 
     @property
     def cover(self) -> Sheet:

@@ -18,6 +18,7 @@ import pandas as pd
 from pipelines.declaration import quarters
 from pipelines.declaration.registry import ExportSheet, Kpi, Registry
 from pipelines.export.snapshot import Snapshot
+from pipelines.intake.history import same_id
 from pipelines.marts import counted, kpis, people
 
 SMALL = 5  # person counts from 1 to SMALL - 1 are suppressed
@@ -203,12 +204,12 @@ def readme(s: Scope, snap: Snapshot, generated_at: dt.datetime) -> Table:
         *((f"Sheet: {name}", text) for name, text in sheets(reg).items()),
     ]
     used = s.con.execute(
-        "SELECT country, quarter, version, file_name, submission_id FROM current_submissions "
-        "WHERE quarter <= ? ORDER BY quarter, country", [s.as_of]
-    ).fetchall()
+        "SELECT country, quarter, concat_ws(' ', nullif(reporter, ''), 'v' || version), file_name, "
+        "submission_id FROM current_submissions WHERE quarter <= ? ORDER BY quarter, country, reporter",
+        [s.as_of]).fetchall()
     rows.append(("Source submissions", f"{len(used)} current workbook versions, each with the "
                  "sha256 of the file received (all versions: sheet Submissions & data quality)"))
-    rows += [(f"{c} {q} v{v}", f"{name}, sha256 {sha}") for c, q, v, name, sha in used]
+    rows += [(f"{c} {q} {v}", f"{name}, sha256 {sha}") for c, q, v, name, sha in used]
     frame = pd.DataFrame(rows, columns=["Item", "Value"])
     return Table("README", frame, wrap=("Value",))
 
@@ -334,11 +335,14 @@ def entities(s: Scope, name: str, title: str) -> Table:
     latest = counted.run(s.con, f"SELECT *{flags} FROM ({counted.latest(reg, name)}) "
                          f"ORDER BY country, {entity.key}",
                          {"as_of": s.period.last, **{k: v for _, p in conditions for k, v in p.items()}}).df()
+    latest[entity.key] = latest["record"]  # as first typed
     flows = [f.id for f in sheet.fields if f.per_quarter]
     if flows:
-        keys = ["country", entity.key]
-        summed = _rows(s, entity.sheet, s.period.first).groupby(keys)[flows].sum()
-        latest = latest.drop(columns=flows).join(summed, on=keys)
+        keys = ["country", "_same"]
+        rows = _rows(s, entity.sheet, s.period.first)
+        summed = rows.assign(_same=rows[entity.key].map(same_id)).groupby(keys)[flows].sum()
+        latest = latest.drop(columns=flows).assign(_same=latest[entity.key].map(same_id))
+        latest = latest.join(summed, on=keys)
         latest[flows] = latest[flows].fillna(0).astype(int)
     frame = _labelled(latest, reg, entity.sheet, ["country", "quarter"])
     frame["Counts towards"] = ["; ".join(k.label for i, k in enumerate(stocks) if row[f"_counts_{i}"])
@@ -379,10 +383,10 @@ def per_country(s: Scope, sheet_id: str, title: str) -> Table:
 def listed(s: Scope, sheet_id: str, title: str) -> Table:
     """Every row of a sheet in the period, with a totals row of its numbers."""
     rows = _rows(s, sheet_id, s.period.first)
-    frame = _labelled(rows, s.registry, sheet_id, ["country", "quarter"])
+    frame = _labelled(rows, s.registry, sheet_id, ["country", "quarter", "organisation"])
     numbers = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
-    wrap = tuple(f.label("en") for f in s.registry.sheet(sheet_id).fields
-                 if f.type == "text" and not f.key)
+    wrap = ("Organisation", *(f.label("en") for f in s.registry.sheet(sheet_id).fields
+                              if f.type == "text" and not f.key))
     return Table(title, _with_total(frame, numbers), totals=True, freeze_columns=2, wrap=wrap)
 
 
@@ -461,8 +465,12 @@ def definitions(s: Scope) -> Table:
 
 # ---- helpers ------------------------------------------------------------------------------
 def _rows(s: Scope, sheet: str, first: str) -> pd.DataFrame:
-    """A template sheet's rows from the current versions of the quarters first..period end."""
-    return counted.run(s.con, f"{counted.sheet_rows(sheet)} ORDER BY country, quarter, source_row",
+    """A template sheet's rows from the current versions of the quarters first..period end, with
+    the organisation whose workbook each came in."""
+    return counted.run(s.con, f"""
+        SELECT r.*, coalesce(s.organisation, '') AS organisation
+        FROM ({counted.sheet_rows(sheet)}) r JOIN submissions s USING (submission_id)
+        ORDER BY r.country, r.quarter, r.received_at, r.source_row""",
                        {"as_of": s.period.last, "first": first}).df()
 
 

@@ -56,3 +56,9 @@ class ReadBook:
     @property
     def quarter(self) -> str:
         return str(self.cover.get("quarter") or self.stamp.get("quarter") or "")
+
+    @property
+    def organisation(self) -> str:
+        """The partner organisation the cover names ('' when it names none)."""
+        partner = self.cover.get("partner")
+        return partner.strip() if isinstance(partner, str) else ""

@@ -5,10 +5,19 @@ together (with `_file` and `_row` to find each failing cell again): the cost of
 great-expectations is per expectation, not per row, so a batch of 60 workbooks costs about what
 one does. Checks across sheets, quarters and the uploader compare each row with columns added
 to the stacked frame (the quarter, the stamp, last quarter's status, the country's largest
-figure so far). The suites run through pipelines/intake/expectations.py.
+figure so far, what other organisations of the country report). Ids are compared as people
+type them (history.same_id: "C1 " and "c1" are one council). The suites run through
+pipelines/intake/expectations.py.
+
+Across organisations of a country that reports per partner organisation: an entity is one entity
+whoever reports it, so two organisations giving it different statuses in one quarter is a
+warning naming the other; a flow row id (an activity) another organisation also reports is a
+warning too (it may be counted twice).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -17,18 +26,29 @@ from pipelines.declaration.registry import Registry, Sheet
 from pipelines.intake import findings as F
 from pipelines.intake import register, register_checks
 from pipelines.intake.expectations import INDEX, PAIR, Check, run
-from pipelines.intake.history import History
+from pipelines.intake.history import History, same_id
 from pipelines.intake.read import ReadBook
 
 
+@dataclass(frozen=True)
+class Allowed:
+    """What a sender may report for: one country (None: any) and, in a country reporting per
+    partner organisation, one organisation (None: any of the country's)."""
+
+    country: str | None = None
+    organisation: str | None = None
+
+
 def validate(books: list[ReadBook], registry: Registry, history: History | None = None,
-             uploader_country: str | dict[str, str | None] | None = None) -> dict[str, list[F.Finding]]:
-    """Findings per workbook (by sha256), including those the reader found. `uploader_country` is
-    the one country the sender may report for (None: any), or such a country per sha256."""
+             allowed: Allowed | dict[str, Allowed] | None = None) -> dict[str, list[F.Finding]]:
+    """Findings per workbook (by sha256), including those the reader found. `allowed` is what
+    the sender may report for, or that per sha256 (None: anything)."""
     history = history or History()
     found = {b.sha256: list(b.findings) for b in books}
     for book in books:
-        if misaddressed := _other_country(book, _sender_country(book, uploader_country)):
+        sender = (allowed.get(book.sha256) if isinstance(allowed, dict) else allowed) or Allowed()
+        misaddressed = _other_country(book, sender.country) or _other_organisation(book, sender, registry)
+        if misaddressed:
             found[book.sha256].append(misaddressed)
     readable = [b for b in books if b.sheets and not F.has_errors(found[b.sha256][len(b.findings):])]
     by_sha = {b.sha256: b for b in readable}
@@ -48,10 +68,6 @@ def validate(books: list[ReadBook], registry: Registry, history: History | None 
     return {sha: _unique(items) for sha, items in found.items()}
 
 
-def _sender_country(book: ReadBook, uploader_country: str | dict[str, str | None] | None) -> str | None:
-    return uploader_country.get(book.sha256) if isinstance(uploader_country, dict) else uploader_country
-
-
 def _other_country(book: ReadBook, sender: str | None) -> F.Finding | None:
     """A workbook whose cover or stamp names a country the sender may not report for is refused
     with this one finding, before any check compares it with that country's history: its
@@ -65,6 +81,18 @@ def _other_country(book: ReadBook, sender: str | None) -> F.Finding | None:
     cell = cover.cell("country") if cover is not None and named[0] == book.cover.get("country") else ""
     return F.error("uploader_country", sheet=cover.name if cell else "", cell=cell,
                    value=named[0], expected=sender)
+
+
+def _other_organisation(book: ReadBook, sender: Allowed, registry: Registry) -> F.Finding | None:
+    """In a country reporting per organisation, a partner sends and corrects its own
+    organisation's workbook only."""
+    if not (sender.organisation and registry.per_partner(book.country) and book.organisation):
+        return None
+    if same_id(book.organisation) == same_id(sender.organisation):
+        return None
+    cover = book.sheets[book.cover_id]
+    return F.error("uploader_organisation", sheet=cover.name, cell=cover.cell("partner"),
+                   value=book.organisation, expected=sender.organisation)
 
 
 def _register_sheet(book: ReadBook, registry: Registry) -> list[F.Finding]:
@@ -99,25 +127,36 @@ def _stack(books: list[ReadBook], sheet: Sheet, registry: Registry, history: His
         quarter = book.stamp.get("quarter") or book.quarter
         valid = quarter in registry.quarters
         frame["_file"] = book.sha256
-        frame["_country"] = book.stamp.get("country") or book.country
+        country = book.stamp.get("country") or book.country
+        frame["_country"] = country
         frame["_quarter"] = quarter
         frame["_q_start"] = pd.Timestamp(quarters.first_day(quarter)) if valid else pd.NaT
         frame["_q_end"] = pd.Timestamp(quarters.last_day(quarter)) if valid else pd.NaT
         frame["_stamp_country"] = book.stamp.get("country")
         frame["_stamp_quarter"] = book.stamp.get("quarter")
         frame["_stamp_version"] = book.stamp.get("template_version")
+        frame["_organisation"] = book.organisation
+        frame["_reporter"] = registry.reporter(country, book.organisation)
         frames.append(frame)
     if not frames:
         return pd.DataFrame()
     frame = pd.concat(frames, ignore_index=True)
     if frame.empty:
         return frame
+    if sheet.key:
+        frame["_id"] = frame[sheet.key].map(same_id)
     for rule in registry.sums:
         if rule.sheet == sheet.id:
             frame[f"_sum_{rule.label}"] = frame[rule.parts].sum(axis=1, min_count=len(rule.parts))
     for name, entity in registry.entities.items():
         if entity.sheet == sheet.id:
             frame = _with_previous_status(frame, name, entity, history)
+            frame = _with_others(frame, _reports(frame, history.entities[history.entities["entity"] == name],
+                                                 entity.status_field), same_quarter=True,
+                                 compared=entity.status_field)
+    if sheet.id in registry.flow_sheets() and sheet.key and registry.entity_of(sheet.id) is None:
+        records = history.records[history.records["sheet"] == sheet.id]
+        frame = _with_others(frame, _reports(frame, records), same_quarter=False)
     for watched in registry.outliers.fields:
         if watched.sheet == sheet.id:
             frame = _with_history_of(frame, watched, history, registry)
@@ -129,11 +168,11 @@ def _stack(books: list[ReadBook], sheet: Sheet, registry: Registry, history: His
 
 def _with_previous_status(frame: pd.DataFrame, name: str, entity, history: History) -> pd.DataFrame:
     """Last quarter's status of each entity, and whether this one goes back without a comment."""
-    earlier = history.entities[history.entities["entity"] == name].rename(
-        columns={"country": "_country", "id": entity.key, "quarter": "_previous_quarter",
-                 "status": "_previous_status"})[["_country", entity.key, "_previous_quarter",
-                                                 "_previous_status"]]
-    merged = frame.merge(earlier, on=["_country", entity.key], how="left")
+    earlier = history.entities[history.entities["entity"] == name]
+    earlier = earlier.assign(_id=earlier["id"].map(same_id)).rename(
+        columns={"country": "_country", "quarter": "_previous_quarter", "status": "_previous_status"})[
+        ["_country", "_id", "_previous_quarter", "_previous_status"]]
+    merged = frame.merge(earlier, on=["_country", "_id"], how="left")
     merged = merged[merged["_previous_quarter"].isna() | (merged["_previous_quarter"] < merged["_quarter"])]
     merged = merged.sort_values("_previous_quarter").drop_duplicates(INDEX, keep="last")
     merged = frame.merge(merged[[*INDEX, "_previous_quarter", "_previous_status"]], on=INDEX, how="left")
@@ -142,6 +181,36 @@ def _with_previous_status(frame: pd.DataFrame, name: str, entity, history: Histo
     explained = merged[entity.explanation_field].fillna("").astype(str).str.strip() != ""
     merged["_status_ok"] = ~(rank < previous) | explained
     return merged
+
+
+def _reports(frame: pd.DataFrame, earlier: pd.DataFrame, status: str | None = None) -> pd.DataFrame:
+    """Who reports each id: the earlier current workbooks and this batch's, as rows of country,
+    compared id, quarter, reporter, organisation (and status)."""
+    batch = pd.DataFrame({"country": frame["_country"], "_id": frame["_id"], "quarter": frame["_quarter"],
+                          "reporter": frame["_reporter"], "organisation": frame["_organisation"],
+                          "_value": frame[status] if status else None})
+    earlier = earlier.assign(_id=earlier["id"].map(same_id), _value=earlier.get("status"))
+    return pd.concat([earlier[batch.columns], batch], ignore_index=True).dropna(subset=["_id"])
+
+
+def _with_others(frame: pd.DataFrame, reports: pd.DataFrame, same_quarter: bool,
+                 compared: str | None = None) -> pd.DataFrame:
+    """For each row, another organisation of the country reporting the same id (in the same
+    quarter, with another value of `compared`, when given): `_other_organisation`, `_other_quarter`
+    and `_other_value`, and `_alone`, False when there is one."""
+    mine = frame[[*INDEX, "_country", "_id", "_quarter", "_reporter", *([compared] if compared else [])]]
+    both = mine.merge(reports.rename(columns={"country": "_country"}), on=["_country", "_id"])
+    both = both[both["reporter"] != both["_reporter"]]
+    if same_quarter:
+        both = both[both["quarter"] == both["_quarter"]]
+    if compared:
+        both = both[both["_value"].astype(str) != both[compared].astype(str)]
+    first = both.sort_values("quarter").drop_duplicates(INDEX).rename(columns={
+        "organisation": "_other_organisation", "quarter": "_other_quarter", "_value": "_other_value"})
+    frame = frame.merge(first[[*INDEX, "_other_organisation", "_other_quarter", "_other_value"]],
+                        on=INDEX, how="left")
+    frame["_alone"] = frame["_other_organisation"].isna()
+    return frame
 
 
 def _with_history_of(frame: pd.DataFrame, watched, history: History, registry: Registry) -> pd.DataFrame:
@@ -198,7 +267,7 @@ def _checks(sheet: Sheet, registry: Registry) -> list[Check]:
                 column_A=f.id, column_B="_q_start", or_equal=True, **PAIR), "date_before_quarter", f.id,
                 row_params={"quarter": "_quarter"}))
         if f.key:
-            checks.append(Check(E.ExpectCompoundColumnsToBeUnique(column_list=["_file", f.id]),
+            checks.append(Check(E.ExpectCompoundColumnsToBeUnique(column_list=["_file", "_id"]),
                                 "unique", f.id))
     if sheet.layout == "form":
         checks += _cover_checks(registry, E)
@@ -223,6 +292,7 @@ def _checks(sheet: Sheet, registry: Registry) -> list[Check]:
                                 row_params={"entity": entity.key, "previous": "_previous_status",
                                             "previous_quarter": "_previous_quarter"},
                                 params={"explain": entity.explanation_field}))
+    checks += _organisation_checks(sheet, registry, E)
     for watched in registry.outliers.fields:
         if watched.sheet == sheet.id:
             ok = f"_ok_{watched.field}"
@@ -232,6 +302,21 @@ def _checks(sheet: Sheet, registry: Registry) -> list[Check]:
                                             "history": f"_history_{watched.field}",
                                             "times": f"_times_{watched.field}"}))
     return checks
+
+
+def _organisation_checks(sheet: Sheet, registry: Registry, E) -> list[Check]:
+    """Warnings about what another organisation of the country reports (`_with_others`)."""
+    alone = E.ExpectColumnValuesToBeInSet(column="_alone", value_set=[True])
+    entity = registry.entity_of(sheet.id)
+    if entity is not None:
+        status = registry.entities[entity].status_field
+        return [Check(alone, "status_conflict", status, severity="warning",
+                      row_params={"organisation": "_other_organisation", "other": "_other_value",
+                                  "entity": sheet.key})]
+    if sheet.id in registry.flow_sheets() and sheet.key:
+        return [Check(alone, "reported_by_other", sheet.key, severity="warning",
+                      row_params={"organisation": "_other_organisation", "quarter": "_other_quarter"})]
+    return []
 
 
 def _reference_check(ref, registry: Registry, E) -> Check:
@@ -250,8 +335,9 @@ def _with_known_references(frame: pd.DataFrame, ref, registry: Registry, books: 
     for book in books:
         if entity.sheet in book.sheets:
             ids = book.sheets[entity.sheet].frame[entity.key].dropna()
-            known |= {(book.stamp.get("country") or book.country, i) for i in ids}
-    pairs = pd.Series(list(zip(frame["_country"], frame[ref.field], strict=True)), index=frame.index)
+            known |= {(book.stamp.get("country") or book.country, same_id(i)) for i in ids}
+    pairs = pd.Series(list(zip(frame["_country"], frame[ref.field].map(same_id), strict=True)),
+                      index=frame.index)
     frame = frame.copy()
     frame[f"_known_{ref.field}"] = frame[ref.field].isna() | pairs.isin(known)
     return frame

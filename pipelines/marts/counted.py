@@ -3,14 +3,17 @@
 A KPI's value is the sum of `counts` over its counted rows: `kpis` sums them, `provenance` lists
 them with their file and cell, the export and the pages read them. The rules, from the KPI's
 declaration in indicators.yaml:
-- only the current version of each country's quarter counts (`current`, by default the view
+- only the current version of each submission's key counts (country, quarter and, where the
+  country reports per partner organisation, the organisation: `current`, by default the view
   current_submissions; another relation gives the figures as they were before a correction);
-- a stock (`source.entity`) counts each entity (country and id) once, by its row in the latest
-  quarter that reports it up to the as-of quarter, when that row qualifies: its status is one of
-  `qualifying` and every `where` field has one of its values. Stocks are never summed over
-  quarters: a council reported in eight quarters is one row here;
+- a stock (`source.entity`) counts each entity (country and id, the id compared without
+  surrounding spaces and letter case, shown as first typed) once, whichever organisation reports
+  it, by its row in the latest quarter that reports it up to the as-of quarter (of that quarter's
+  reports, the one received last), when that row qualifies: its status is one of `qualifying`
+  and every `where` field has one of its values. Stocks are never summed over quarters: a
+  council reported in eight quarters is one row here;
 - a flow (`source.sheet`, `source.value`) counts every row of its sheet up to the as-of quarter,
-  each for its value;
+  each for its value, summed over the country's organisations;
 - unique participants count each person (a keyed hash of country and code) once, in the
   quarter of their first participation in a current register (the table people_first); the
   project's total is the sum of the countries', as the hash includes the country;
@@ -27,6 +30,7 @@ import re
 import duckdb
 
 from pipelines.declaration.registry import Kpi, Registry
+from pipelines.intake.history import SAME_ID_SQL
 from pipelines.marts import people
 
 CURRENT = "current_submissions"  # the latest version of each country and quarter
@@ -46,18 +50,27 @@ def sheet_rows(sheet: str, current: str = CURRENT, from_start: bool = False) -> 
     project's start) to $as_of."""
     since = "" if from_start else "AND s.quarter >= $first"
     return f"""
-        SELECT t.* FROM {sheet} t JOIN {current} s USING (submission_id)
+        SELECT t.*, s.received_at FROM {sheet} t JOIN {current} s USING (submission_id)
         WHERE s.quarter <= $as_of {since} AND ($country IS NULL OR t.country = $country)
     """
+
+
+def first_typed(key: str) -> str:
+    """An id as it was first typed (earliest quarter, then earliest received) among the ones that
+    compare equal to it (same country; surrounding spaces and letter case ignored): a window
+    expression over sheet_rows."""
+    return (f"first_value(trim({key})) OVER (PARTITION BY country, {SAME_ID_SQL.format(key)} "
+            "ORDER BY quarter, received_at)")
 
 
 def latest(registry: Registry, entity: str, current: str = CURRENT) -> str:
     """Each entity of a kind once: its row in the latest quarter that reports it up to $as_of,
     with its id as `record`. The status an entity has is this row's, whatever $first."""
     spec = registry.entities[entity]
+    same = f"country, {SAME_ID_SQL.format(spec.key)}"
     return f"""
-        SELECT *, {spec.key} AS record FROM ({sheet_rows(spec.sheet, current, from_start=True)})
-        QUALIFY row_number() OVER (PARTITION BY country, {spec.key} ORDER BY quarter DESC) = 1
+        SELECT *, {first_typed(spec.key)} AS record FROM ({sheet_rows(spec.sheet, current, from_start=True)})
+        QUALIFY row_number() OVER (PARTITION BY {same} ORDER BY quarter DESC, received_at DESC) = 1
     """
 
 
@@ -115,10 +128,10 @@ def _people(registry: Registry, kind: str) -> str:
     return f"""
         SELECT * FROM (
             SELECT country, min(quarter) AS quarter, arg_min(register_id, quarter) AS register_id,
-                   (person, {activity}) AS record, 1 AS value, 1 AS counts
+                   (person, {SAME_ID_SQL.format(activity)}) AS record, 1 AS value, 1 AS counts
             FROM participations WHERE register_id IN (
                 SELECT register_id FROM current_registers
                 WHERE quarter <= $as_of AND ($country IS NULL OR country = $country))
-            GROUP BY country, person, {activity})
+            GROUP BY country, person, {SAME_ID_SQL.format(activity)})
         WHERE quarter >= $first
     """

@@ -1,4 +1,4 @@
-"""Provenance: the rows behind a KPI value, each with its file, version, sheet and cell.
+"""Provenance: the rows behind a KPI value, each with its organisation, file, version, sheet and cell.
 
 The rows are the KPI's counted rows (pipelines/marts/counted.py), the same the KPI sums, with
 where each came from; `counts` is what a row adds to the KPI, so the column adds up to the KPI's
@@ -15,15 +15,19 @@ import pandas as pd
 from pipelines.declaration.registry import Registry
 from pipelines.marts import counted
 
-COLUMNS = ["kpi", "country", "quarter", "record", "file_name", "version", "sheet", "cell", "field",
-           "value", "counts", "uploaded_at", "uploaded_by", "submission_id", "stored_path"]
+COLUMNS = ["kpi", "country", "quarter", "record", "organisation", "file_name", "version", "sheet", "cell",
+           "field", "value", "counts", "uploaded_at", "uploaded_by", "submission_id", "stored_path"]
+
+
+ORDER = "country, quarter, uploaded_at, source_row"  # rows in the order they were received
 
 
 def _sourced(rows: str, sheet: str, field: str) -> str:
     """Rows of a sheet with their file, version and the cell of `field`: its column
     (source_cells.location) and its row (source_row), e.g. D7."""
     return f"""
-        SELECT t.*, s.file_name, s.version, s.received_at AS uploaded_at, s.uploaded_by,
+        SELECT t.*, coalesce(s.organisation, '') AS organisation, s.file_name, s.version,
+               s.received_at AS uploaded_at, s.uploaded_by,
                s.stored_path, c.sheet_name AS sheet, c.location || t.source_row AS cell,
                '{field}' AS field
         FROM ({rows}) t JOIN submissions s USING (submission_id)
@@ -53,8 +57,7 @@ def rows(con: duckdb.DuckDBPyConnection, registry: Registry, kpi_id: str, as_of:
         src = kpi.source
         sheet = registry.entities[src.entity].sheet if src.entity else src.sheet
         field = registry.entities[src.entity].status_field if src.entity else src.value
-        frame = counted.run(con, f"{_sourced(sql, sheet, field)} ORDER BY country, quarter, source_row",
-                            params).df()
+        frame = counted.run(con, f"{_sourced(sql, sheet, field)} ORDER BY {ORDER}", params).df()
         if src.entity:
             frame = frame.sort_values(["country", "record"], ignore_index=True)
     frame.insert(0, "kpi", kpi.id)
@@ -66,7 +69,8 @@ def _registers(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.Dat
     participants, the people counted for the first time in it). `value` is its number of rows."""
     return counted.run(con, f"""
         WITH added AS (SELECT register_id, sum(counts) AS counts FROM ({sql}) GROUP BY ALL)
-        SELECT r.country, r.quarter, r.file_name AS record, r.file_name, r.version,
+        SELECT r.country, r.quarter, r.file_name AS record, r.reporter AS organisation, r.file_name,
+               r.version,
                coalesce(r.sheet_name, r.file_name) AS sheet, '' AS cell, 'register' AS field,
                r.rows AS value, coalesce(a.counts, 0) AS counts, r.received_at AS uploaded_at,
                r.uploaded_by, r.register_id AS submission_id, NULL AS stored_path
@@ -79,9 +83,10 @@ def _registers(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.Dat
 def sheet_rows(con: duckdb.DuckDBPyConnection, registry: Registry, sheet: str, field: str,
                as_of: str, country: str | None = None, current: str = counted.CURRENT) -> pd.DataFrame:
     """Every row of a template table sheet (current versions up to as-of), all its fields, with its
-    file and the cell of `field`: for an entity's sheet and status, the entity's history."""
+    file and the cell of `field`: for an entity's sheet and status, the entity's history. Its
+    `record` is the row's id as first typed (counted.first_typed)."""
     _check(registry, as_of, country)
     key = registry.sheet(sheet).key
-    rows = f"SELECT *, {key} AS record FROM ({counted.sheet_rows(sheet, current)})"
-    return counted.run(con, f"{_sourced(rows, sheet, field)} ORDER BY country, quarter, source_row",
+    rows = f"SELECT *, {counted.first_typed(key)} AS record FROM ({counted.sheet_rows(sheet, current)})"
+    return counted.run(con, f"{_sourced(rows, sheet, field)} ORDER BY {ORDER}",
                        {"as_of": as_of, "country": country}).df()

@@ -62,6 +62,26 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame) -> None:
         con.unregister("incoming")
 
 
+def rekey(con: duckdb.DuckDBPyConnection, table: str, create: str, view: str,
+          added: dict[str, str]) -> None:
+    """Bring a table made before its key gained columns up to date: its rows copied into the
+    table as `create` makes it now, the new columns filled with the SQL values of `added`
+    (DuckDB cannot change a table's UNIQUE constraint in place). Nothing to do on a new
+    database or an up-to-date one."""
+    columns = {row[0] for row in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [table]).fetchall()}
+    if not columns or set(added) <= columns:
+        return
+    filled = ", ".join(f"{value} AS {name}" for name, value in added.items())
+    con.execute(f"""
+        DROP VIEW IF EXISTS {view};
+        ALTER TABLE {table} RENAME TO {table}_before_rekey;
+        {create};
+        INSERT INTO {table} BY NAME SELECT *, {filled} FROM {table}_before_rekey;
+        DROP TABLE {table}_before_rekey;
+    """)
+
+
 def connect(db: Path | str | None = None, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     """Open the database; readers open it read-only and close it as soon as they are done."""
     import duckdb  # here, so that finding paths does not import DuckDB (`mvh --help`)

@@ -34,11 +34,12 @@ def problems(con: duckdb.DuckDBPyConnection, registry: Registry, deep: bool = Fa
     for sid, in con.execute("SELECT submission_id FROM submissions WHERE submission_id NOT IN "
                             f"(SELECT submission_id FROM {registry.cover.id})").fetchall():
         found.append(f"submission {sid[:12]}: no cover row")
-    for country, quarter, versions in con.execute(
-            "SELECT country, quarter, list(version ORDER BY version) FROM submissions "
+    for country, quarter, reporter, versions in con.execute(
+            "SELECT country, quarter, reporter, list(version ORDER BY version) FROM submissions "
             "GROUP BY ALL").fetchall():
         if versions != list(range(1, len(versions) + 1)):
-            found.append(f"{country} {quarter}: versions {versions}, expected 1..{len(versions)}")
+            key = " ".join(filter(None, (country, quarter, reporter)))
+            found.append(f"{key}: versions {versions}, expected 1..{len(versions)}")
     # a workbook that carried a register sheet is kept with it emptied (pipelines/store/redact.py)
     redacted = {sid for (sid,) in con.execute(
         "SELECT submission_id FROM registers WHERE kind = 'sheet'").fetchall()} \

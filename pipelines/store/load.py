@@ -1,9 +1,13 @@
 """Load a validated workbook into DuckDB: one transaction per file, versions kept.
 
 Tables and their grain:
-- submissions: one row per accepted file (its sha256); `version` counts the files accepted for
-  the same country and quarter, in order of arrival. The view current_submissions keeps the
-  latest version of each country and quarter; earlier versions stay on record, superseded.
+- submissions: one row per accepted file (its sha256). A submission's key is its country,
+  quarter and `reporter`: the partner organisation where the country reports per organisation
+  (indicators.yaml `reporting: per_partner`), '' where it sends one consolidated workbook.
+  `version` counts the files accepted for the same key, in order of arrival; `organisation` is
+  the partner the cover names, whatever the key. The view current_submissions keeps the latest
+  version of each key; earlier versions stay on record, superseded. A correction from one
+  organisation supersedes only that organisation's earlier version.
 - one table per template table sheet (councils, authorities, activities, outreach): one row per
   record per submission, with `source_row`, the Excel row it came from.
 - cover: one row per submission, the cover's fields.
@@ -35,7 +39,9 @@ CREATE TABLE IF NOT EXISTS submissions (
     submission_id VARCHAR PRIMARY KEY,      -- sha256 of the file's bytes
     country VARCHAR NOT NULL,
     quarter VARCHAR NOT NULL,
-    version INTEGER NOT NULL,               -- 1, 2, ... per country and quarter
+    reporter VARCHAR NOT NULL,              -- the organisation in the key, '' if consolidated
+    version INTEGER NOT NULL,               -- 1, 2, ... per country, quarter and reporter
+    organisation VARCHAR,                   -- the partner organisation the cover names
     file_name VARCHAR NOT NULL,
     stored_path VARCHAR NOT NULL,
     size_bytes BIGINT NOT NULL,
@@ -43,7 +49,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     language VARCHAR,
     received_at TIMESTAMP NOT NULL,
     uploaded_by VARCHAR,
-    UNIQUE (country, quarter, version)
+    UNIQUE (country, quarter, reporter, version)
 );
 CREATE TABLE IF NOT EXISTS source_cells (
     submission_id VARCHAR NOT NULL,
@@ -61,16 +67,18 @@ CREATE TABLE IF NOT EXISTS findings (
     fix VARCHAR, sheet_id VARCHAR, field VARCHAR, params JSON
 );
 """
-# The latest version of each country's quarter: the only one that counts.
+# The latest version of each key (country, quarter, reporter): the only one that counts.
 CURRENT_VIEW = """
 CREATE OR REPLACE VIEW current_submissions AS
     SELECT * FROM submissions
-    QUALIFY version = max(version) OVER (PARTITION BY country, quarter);
+    QUALIFY version = max(version) OVER (PARTITION BY country, quarter, reporter);
 """
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
     """Create the tables, adding columns for fields added to indicators.yaml since."""
+    db.rekey(con, "submissions", BASE_TABLES.split(";")[0], "current_submissions",
+             {"reporter": "''", "organisation": "NULL"})
     con.execute(BASE_TABLES + CURRENT_VIEW)
     register_load.ensure_schema(con, registry)
     for sheet in registry.template.sheets:
@@ -84,10 +92,11 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
                 con.execute(f"ALTER TABLE {sheet.id} ADD COLUMN IF NOT EXISTS {f.id} {kind}")
 
 
-def next_version(con: duckdb.DuckDBPyConnection, country: str, quarter: str) -> int:
+def next_version(con: duckdb.DuckDBPyConnection, country: str, quarter: str, reporter: str) -> int:
     row = con.execute(
-        "SELECT coalesce(max(version), 0) + 1 FROM submissions WHERE country = ? AND quarter = ?",
-        [country, quarter],
+        "SELECT coalesce(max(version), 0) + 1 FROM submissions "
+        "WHERE country = ? AND quarter = ? AND reporter = ?",
+        [country, quarter, reporter],
     ).fetchone()
     return int(row[0])
 
@@ -103,16 +112,19 @@ def load(
 ) -> int:
     """Insert one accepted workbook in one transaction; return its version number."""
     country, quarter = book.country, book.quarter
+    reporter = registry.reporter(country, book.organisation)
     con.execute("BEGIN TRANSACTION")
     try:
-        version = next_version(con, country, quarter)
+        version = next_version(con, country, quarter, reporter)
         con.execute(
-            "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 book.sha256,
                 country,
                 quarter,
+                reporter,
                 version,
+                book.organisation or None,
                 book.path.name,
                 stored_path,
                 book.size,
@@ -126,7 +138,7 @@ def load(
             _insert_sheet(con, sheet, book, country, quarter)
         carried = register.from_book(book, registry)
         if carried is not None:  # a register sheet: pseudonymised, in the same transaction
-            register_load.insert(con, registry, carried, uploaded_by)
+            register_load.insert(con, registry, carried, reporter, uploaded_by)
         if warnings:
             db.insert_frame(
                 con,

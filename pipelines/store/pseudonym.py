@@ -6,9 +6,10 @@ The key is a secret of the project, kept outside the repository and the database
 - ~/.config/mvh/participant.key, created on first use (32 random bytes, hex, mode 0600) with a
   notice to back it up: without the same key, a person can no longer be matched with their
   earlier participations, and unique counts start again.
-A person is HMAC-SHA256(key, country + US + normalised code), its first 8 bytes as a signed
-64-bit integer. The country is part of what is hashed, so two partners who happen to choose the
-same code never count as one person; a code is normalised (surrounding and repeated spaces,
+A person is HMAC-SHA256(key, scope + US + normalised code), its first 8 bytes as a signed
+64-bit integer. The scope is the country (with the organisation, US-separated, where the country
+reports per partner organisation), so two partners who happen to choose the same code never count
+as one person; a code is normalised (surrounding and repeated spaces,
 letter case) so "ab-12 " and "AB-12" are one person. With 64 bits, a million people collide
 with a probability of about 3 in 100 million. The raw code is never stored or logged.
 """
@@ -63,10 +64,11 @@ def normalise(code: str) -> str:
     return " ".join(str(code).split()).casefold()
 
 
-def persons(codes: pd.Series, country: str, secret: bytes | None = None) -> pd.Series:
-    """Each code's person number (int64), hashing each distinct code once; a blank code is <NA>."""
+def persons(codes: pd.Series, scope: str, secret: bytes | None = None) -> pd.Series:
+    """Each code's person number (int64) within a scope (a country, or a country and
+    organisation), hashing each distinct code once; a blank code is <NA>."""
     base = hmac.new(secret or key(), digestmod=hashlib.sha256)
-    prefix = (country + SEPARATOR).encode()
+    prefix = (scope + SEPARATOR).encode()
     mapping = {}
     for code in pd.unique(codes):
         text = normalise(code) if isinstance(code, str) else ""

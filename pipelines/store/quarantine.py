@@ -19,15 +19,17 @@ from pipelines.store import db, redact
 
 @dataclass(frozen=True)
 class Sender:
-    """Who sent a file: the account, and the one country it may report for (None: any)."""
+    """Who sent a file: the account, the one country it may report for (None: any) and, for a
+    partner of a country reporting per organisation, its organisation (None: any)."""
 
     by: str | None = None
     country: str | None = None
+    organisation: str | None = None
 
 
 def file(path: Path, sha: str, found: list[Finding], db_path: Path | str | None, sender: Sender,
          country: str = "", quarter: str = "", register: bool = False,
-         register_sheet: str | None = None) -> Path:
+         register_sheet: str | None = None, organisation: str = "") -> Path:
     """Keep a rejected file's findings and, except for a register file (it holds participant
     codes), its bytes with any register sheet emptied; returns the report's path."""
     folder = db.quarantine_dir(db_path)
@@ -42,6 +44,7 @@ def file(path: Path, sha: str, found: list[Finding], db_path: Path | str | None,
         "sha256": sha,
         "country": "" if misaddressed else country,  # from the cover, stamp or name; "" if unknown
         "quarter": quarter,
+        "organisation": organisation,              # the partner organisation the cover names
         "named_country": country,
         "uploaded_by": sender.by,
         "uploader_country": sender.country,
