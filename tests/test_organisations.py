@@ -201,3 +201,17 @@ def test_a_register_file_names_its_organisation_when_several_report(reg, demo_di
     assert outcome.status == "rejected"
     assert [f.rule for f in outcome.findings] == ["register_organisation"]
     assert "ActionAid Italia, Regione Campania" in outcome.findings[0].message
+
+
+def test_a_register_names_its_activities_in_any_letter_case(reg, demo_dir, db_path, tmp_path):
+    source = (demo_dir / "AT_2022-Q3_register.csv").read_text(encoding="utf-8").splitlines()
+    ids = {line.split(",")[1] for line in source[1:]}
+    retyped = [source[0], *(",".join(v.lower() + " " if i == 1 else v for i, v in enumerate(row.split(",")))
+                            for row in source[1:])]
+    register = tmp_path / "AT_2022-Q3_register.csv"
+    register.write_text("\n".join(retyped) + "\n", encoding="utf-8")
+    assert {line.split(",")[1] for line in retyped[1:]}.isdisjoint(ids)
+    workbook = copied(demo_dir / "AT_2022-Q3.xlsx", tmp_path / "AT_2022-Q3.xlsx")
+    book, carried = ingest.ingest(in_order(workbook, register), reg, db_path)
+    # every row's activity found, and each activity's people agreeing with the Activities sheet
+    assert (book.status, carried.status, carried.findings) == ("accepted", "accepted", [])

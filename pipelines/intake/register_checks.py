@@ -10,7 +10,8 @@ participant code: its value is left blank.
 Reconciliation (warnings): participations per activity (distinct people per activity: a person
 listed for two sessions of one activity is one participation, as in the Activities sheet) and
 per coded value (by sex, by age bracket, third-country nationals) against the Activities sheet's
-columns named in `participant_register.reconcile`.
+columns named in `participant_register.reconcile`. Activity ids are compared as people type
+them (history.same_id: surrounding spaces and letter case ignored).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pipelines.declaration import quarters
 from pipelines.declaration.registry import Registry
 from pipelines.intake import findings as F
 from pipelines.intake.expectations import PAIR, Check, run
+from pipelines.intake.history import same_id
 from pipelines.intake.register import Register
 from pipelines.store import pseudonym
 
@@ -36,7 +38,8 @@ def check(reg: Register, registry: Registry, activities: pd.DataFrame | None) ->
     if activities is None:
         return [*found, F.error("register_no_workbook", value=reg.name, country=reg.country,
                                 quarter=reg.quarter)]
-    found += _validate(reg, registry, set(activities[registry.participant_register.reconcile.key]))
+    known = set(activities[registry.participant_register.reconcile.key].map(same_id))
+    found += _validate(reg, registry, known)
     if not F.has_errors(found):
         found += reconcile(reg, registry, activities)
     return found
@@ -52,7 +55,7 @@ def _validate(reg: Register, registry: Registry, activity_ids: set) -> list[F.Fi
     frame["_q_start"] = pd.Timestamp(quarters.first_day(reg.quarter))
     frame["_q_end"] = pd.Timestamp(quarters.last_day(reg.quarter))
     frame["_quarter"] = reg.quarter
-    frame["_known"] = frame[spec.activity].isna() | frame[spec.activity].isin(activity_ids)
+    frame["_known"] = frame[spec.activity].isna() | frame[spec.activity].map(same_id).isin(activity_ids)
     checks = []
     for f in spec.sheet.fields:
         if f.required:
@@ -92,19 +95,20 @@ def reconcile(reg: Register, registry: Registry, activities: pd.DataFrame) -> li
     spec = registry.participant_register
     rec = spec.reconcile
     codes = reg.frame[spec.code]
-    people = reg.frame.assign(_person=codes.map({c: pseudonym.normalise(c) for c in pd.unique(codes)}))
-    pairs = people.drop_duplicates([spec.activity, "_person"])
-    measures = {rec.total: pairs.groupby(spec.activity).size()}
+    people = reg.frame.assign(_person=codes.map({c: pseudonym.normalise(c) for c in pd.unique(codes)}),
+                              _activity=reg.frame[spec.activity].map(same_id))
+    pairs = people.drop_duplicates(["_activity", "_person"])
+    measures = {rec.total: pairs.groupby("_activity").size()}
     for field_id, codes in rec.parts.items():
         for code, column in codes.items():
-            matching = people[people[field_id] == code].drop_duplicates([spec.activity, "_person"])
-            measures[column] = matching.groupby(spec.activity).size()
+            matching = people[people[field_id] == code].drop_duplicates(["_activity", "_person"])
+            measures[column] = matching.groupby("_activity").size()
     sheet = registry.sheet(rec.sheet)
     out = []
     for record in activities.to_dict("records"):
         activity = record[rec.key]
         for column, counted in measures.items():
-            in_register = int(counted.get(activity, 0))
+            in_register = int(counted.get(same_id(activity), 0))
             in_sheet = record.get(column)
             in_sheet = 0 if in_sheet is None or in_sheet != in_sheet else int(in_sheet)
             if in_register != in_sheet:
