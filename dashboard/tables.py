@@ -65,7 +65,8 @@ def submission_matrix(subs: pd.DataFrame, rejected: list[dict], registry: Regist
                       today: dt.date) -> pd.DataFrame:
     """One row per country and quarter: status, due date (registry.due_date), when the first
     accepted version was submitted (the cover's date, else its arrival), days late, superseded
-    versions and rejected files."""
+    versions, the organisations that sent a workbook (where a country reports per organisation,
+    each has its own current version) and rejected files."""
     rows = []
     for country in (c.code for c in registry.countries):
         for quarter in registry.quarters:
@@ -74,7 +75,7 @@ def submission_matrix(subs: pd.DataFrame, rejected: list[dict], registry: Regist
             refused = [r for r in rejected if (r["country"], r["quarter"]) == (country, quarter)]
             sent, late = None, 0
             if len(mine):
-                first = mine.sort_values("version").iloc[0]
+                first = mine.sort_values(["version", "received_at"]).iloc[0]
                 sent = _day(first["submitted_on"]) or _day(first["received_at"])
                 late = max((sent - due).days, 0)
                 status = "late" if late else "on_time"
@@ -82,14 +83,19 @@ def submission_matrix(subs: pd.DataFrame, rejected: list[dict], registry: Regist
                 status = "rejected" if refused else "missing" if due < today else "not_due"
             rows.append({"country": country, "quarter": quarter, "status": status, "due": due,
                          "submitted_on": sent, "days_late": late,
-                         "superseded": max(len(mine) - 1, 0), "rejected": len(refused)})
+                         "superseded": int((~mine["current"].astype(bool)).sum()),
+                         "organisations": int(mine["current"].astype(bool).sum()),
+                         "rejected": len(refused)})
     return pd.DataFrame(rows)
 
 
 def status_text(row: dict | pd.Series) -> str:
-    """A matrix cell in words and symbols, e.g. "▲ Late (19 days) · ↻ 1 superseded"."""
+    """A matrix cell in words and symbols, e.g. "▲ Late (19 days) · ↻ 1 superseded"; "2
+    organisations" where several organisations of the country sent their own workbook."""
     name, symbol = SUBMISSION_STATUSES[row["status"]]
     parts = [f"{symbol} {name}" + (f" ({row['days_late']} days)" if row["status"] == "late" else "")]
+    if row["organisations"] > 1:
+        parts.append(f"{row['organisations']} organisations")
     if row["superseded"]:
         parts.append(f"{SUPERSEDED[1]} {row['superseded']} superseded")
     if row["rejected"] and row["status"] != "rejected":

@@ -80,7 +80,8 @@ def _zip() -> bytes:
 
 @pytest.mark.parametrize(("data", "rule"), [
     (b"", "empty"), (b"%PDF-1.7\n", "not_xlsx"), (container.OLE2 + bytes(600), "legacy_xls"),
-    (_zip()[:-30], "damaged"), (b"x" * 2048, "too_large"), (_zip(), None)])
+    (_zip()[:-30], "damaged"), (b"x" * 2048, "too_large"), (_zip(), None)],
+    ids=["empty", "pdf", "xls", "damaged", "too_large", "zip"])  # a zip's bytes hold the time: not an id
 def test_the_early_refusal_is_that_of_the_full_check(tmp_path, data, rule):
     """container.check_file, told by the size and the first and last bytes, refuses a file as
     `check` does; a zip is left to `check` (in the sandbox)."""

@@ -34,12 +34,15 @@ def test_the_matrix_shows_late_missing_and_on_time(reg):
     assert (late["status"], late["days_late"], late["due"]) == ("late", 19, dt.date(2023, 4, 30))
     assert tables.status_text(late) == "▲ Late (19 days)"
     assert cell(matrix, "HU", "2022-Q3")["status"] == "missing"
+    assert tables.status_text(cell(matrix, "IT", "2022-Q3")) == "✔ On time · 2 organisations"
     assert matrix["status"].value_counts().to_dict() == {"on_time": 61, "late": 1, "missing": 1}
 
 
 def test_rejected_superseded_and_not_yet_due(reg):
     subs = data.submissions()
-    second = subs[(subs["country"] == "BG") & (subs["quarter"] == "2022-Q2")].assign(version=2)
+    first = (subs["country"] == "BG") & (subs["quarter"] == "2022-Q2")
+    second = subs[first].assign(version=2)
+    subs = subs.assign(current=subs["current"] & ~first)  # superseded by the second
     refused = [{"country": "HU", "quarter": "2022-Q3", "file_name": "HU.xlsx", "findings": []},
                {"country": "BG", "quarter": "2022-Q2", "file_name": "BG.xlsx", "findings": []}]
     matrix = tables.submission_matrix(pd.concat([subs, second]), refused, reg, dt.date(2023, 5, 1))

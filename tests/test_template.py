@@ -8,7 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from pipelines.declaration import template
-from pipelines.intake import read
+from pipelines.intake import messages, read
 from tests.conftest import SOFFICE, need
 
 
@@ -101,7 +101,18 @@ def test_date_column_has_date_validation_and_format(reg, bg):
     ws = bg[sheet_name(reg, "activities")]
     dv = _validation_at(ws, "E3")  # start_date
     assert (dv.type, dv.operator, dv.formula1, dv.formula2) == ("date", "between", "36526", "73051")
-    assert ws["E3"].number_format == ws["E502"].number_format == "DD/MM/YYYY"
+    assert ws["E3"].number_format == ws["E502"].number_format == "DD.MM.YYYY"  # as Bulgarians write
+
+
+@pytest.mark.parametrize(("lang", "shown"),
+                         [("hu", "YYYY.MM.DD."), ("de", "DD.MM.YYYY"), ("fr", "DD/MM/YYYY")])
+def test_date_cells_show_dates_as_the_help_says(reg, lang, shown):
+    wb = template.build(reg, "HU", "2022-Q3", lang)
+    cover = wb[reg.cover.label(lang)]
+    row = 3 + [f.id for f in reg.cover.fields].index("submitted_on")
+    assert cover[f"B{row}"].number_format == shown
+    help_cell = cover[f"C{row}"].value
+    assert messages.dates(lang)["date_format"] in help_cell
 
 
 @pytest.mark.parametrize("sheet_id", ["councils", "authorities", "activities", "outreach"])

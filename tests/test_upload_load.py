@@ -14,7 +14,7 @@ from pipelines.access import accounts
 from pipelines.marts import kpis
 from tests.dash_client import PASSWORD, using
 
-ROUNDS = 6  # rounds of seven simultaneous uploads: the demo quarters, then corrections
+ROUNDS = 4  # rounds of seven simultaneous uploads: the demo quarters, then corrections
 
 
 def partners(db, reg) -> None:

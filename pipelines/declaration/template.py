@@ -35,7 +35,6 @@ LISTS_SHEET = "_lists"
 HEADER_ROW = 2
 FIRST_DATA_ROW = 3
 DATA_ROWS = 500  # rows prepared with validations in each table sheet
-DATE_FORMAT = "DD/MM/YYYY"
 
 HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 LOCKED_FILL = PatternFill("solid", fgColor="E7E6E6")
@@ -178,7 +177,7 @@ def _form(ws, sheet: Sheet, registry: Registry, lang: str, values: dict, lists: 
         else:
             dv = _validation(field, lang, lists)
         if field.type == "date":
-            cell.number_format = DATE_FORMAT
+            cell.number_format = messages.cell_format(lang)
         ws.add_data_validation(dv)
         dv.add(cell)
     ws.protection.sheet = True
@@ -201,7 +200,7 @@ def _table(ws, sheet: Sheet, lang: str, lists: dict) -> None:
         dv.add(f"{letter}{FIRST_DATA_ROW}:{letter}{last}")
         if field.type == "date":
             for row in range(FIRST_DATA_ROW, last + 1):
-                ws[f"{letter}{row}"].number_format = DATE_FORMAT
+                ws[f"{letter}{row}"].number_format = messages.cell_format(lang)
     ws.freeze_panes = ws.cell(row=FIRST_DATA_ROW, column=2)
     ws.row_dimensions[HEADER_ROW].height = 45
 

@@ -43,6 +43,14 @@ def dates(lang: str) -> dict[str, str]:
     return {"date_format": shown, "date_example": EXAMPLE_DAY.strftime(form["order"])}
 
 
+def cell_format(lang: str) -> str:
+    """The number format of a date cell in a language's template, its form in Excel's letters
+    ("YYYY.MM.DD." in Hungarian, "DD.MM.YYYY" in German): what the help and fixes say."""
+    forms = _document()[DATE_FORMATS]
+    order = (forms.get(lang) or forms["en"])["order"]
+    return order.replace("%d", "DD").replace("%m", "MM").replace("%Y", "YYYY")
+
+
 def with_dates(text: str, lang: str) -> str:
     """A text (a field's help) with {date_format} and {date_example} written for a language."""
     for key, shown in dates(lang).items():
