@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from pipelines import cli_accounts
+from pipelines import cli_accounts, cli_review
 from pipelines.store import db
 
 # A command imports what it needs when it runs (pandas, DuckDB, great-expectations, the accounts'
@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 app.add_typer(cli_accounts.users, name="users")
 app.command("audit")(cli_accounts.audit)
+app.command("status")(cli_review.status)
+app.command("approve")(cli_review.approve)
+app.command("return")(cli_review.return_)
+app.command("reopen")(cli_review.reopen)
 console = Console()
 DbOption = Annotated[
     Path | None,
@@ -176,18 +180,22 @@ def kpis(
         str | None, typer.Option(help="Quarter, e.g. 2023-Q4 (default: latest).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    approved_only: Annotated[bool, typer.Option(
+        "--approved-only", help="Count approved quarters only (`mvh status`).")] = False,
     database: DbOption = None,
 ) -> None:
     """Every KPI overall and per country: value, target, % of target, plan and status."""
     from rich.table import Table
 
+    from pipelines.access import approvals
     from pipelines.marts import kpis as k
 
     reg = _registry()
     con = _open(database)
     try:
         quarter = (as_of or k.latest_quarter(con, reg)).upper()
-        frame = k.compute(con, reg, quarter)
+        counted = approvals.approved_only(con, database) if approved_only else "current_submissions"
+        frame = k.compute(con, reg, quarter, current=counted)
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None

@@ -4,7 +4,8 @@ Each file is identified by the sha256 of its bytes. A file already in the databa
 "unchanged"; a file with errors is "rejected": its bytes and findings go to the quarantine and
 the database is not touched; an accepted file's bytes are stored under files/ and it is loaded
 in one transaction, as the next version of its country and quarter (superseding earlier ones,
-which stay on record). Files of one call arrive in order of modification time, then name.
+which stay on record); a file for a key a manager has approved is "rejected" as locked
+(pipelines/access/approvals.py). Files of one call arrive in order of modification time, then name.
 Participant registers given as files (.csv, .parquet, *_register.xlsx) are settled after the
 workbooks of the same call, against their quarter's workbook (pipelines/store/register_load.py).
 The database is written through the single writer (pipelines/store/writer.py): one ingest at a time,
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.access import approvals
 from pipelines.declaration.registry import Registry
 from pipelines.intake import findings as F
 from pipelines.intake import history, read, register, sandbox, validate
@@ -125,6 +127,8 @@ def ingest_into(
                 found = results[book.sha256]
                 outcome.country, outcome.quarter, outcome.findings = book.country, book.quarter, found
                 outcome.organisation = registry.reporter(book.country, book.organisation)
+                outcome.findings += approvals.refused(
+                    approvals.Key(book.country, book.quarter, outcome.organisation), work)
                 outcome.language = book.stamp.get("language") or ""
                 outcome.register_sheet = register_sheet(book, registry)
                 _settle(con, registry, book, outcome, work, senders[book.sha256])

@@ -115,15 +115,16 @@ class User:
         return ", ".join(filter(None, (self.country, self.organisation)))
 
 
-def path() -> Path:
-    return db.beside("accounts")
+def path(database: Path | str | None = None) -> Path:
+    """The accounts database beside a database (default: this one)."""
+    return db.beside("accounts", database)
 
 
 @contextmanager
-def connect() -> Iterator[sqlite3.Connection]:
+def connect(database: Path | str | None = None) -> Iterator[sqlite3.Connection]:
     """One short connection: committed on success, rolled back on error, always closed. Read-only
     when the folder or the file cannot be written."""
-    con = _open(path())
+    con = _open(path(database))
     try:
         with con:
             yield con

@@ -29,6 +29,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from pipelines.access import approvals
 from pipelines.declaration.registry import Registry
 from pipelines.intake import findings as F
 from pipelines.intake import register_checks, sandbox
@@ -171,6 +172,8 @@ def settle(con: duckdb.DuckDBPyConnection, registry: Registry, reg: Register, ou
         found = [*reg.findings, F.error("uploader_country", value=reg.country, expected=sender.country)]
     elif unplaced:
         found = [*reg.findings, unplaced]
+    elif locked := approvals.refused(approvals.Key(reg.country, reg.quarter, reporter), db_path):
+        found = [*reg.findings, *locked]
     else:
         found = _checked(reg, registry, activities(con, registry, reg.country, reg.quarter, reporter)
                          if reg.country else None)
