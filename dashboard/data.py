@@ -134,15 +134,18 @@ def submissions() -> pd.DataFrame:
 @kept
 def findings() -> pd.DataFrame:
     """The warnings kept with accepted submissions and register files, with their country,
-    quarter and file."""
+    quarter and file, and whether that file is its key's current version (`current`)."""
     with reading() as con:
-        registers = ("""UNION ALL SELECT register_id, country, quarter, file_name, version, received_at
+        registers = ("""UNION ALL SELECT register_id, country, quarter, file_name, version, received_at,
+                        register_id IN (SELECT register_id FROM current_registers)
                         FROM registers WHERE submission_id IS NULL""" if people.has_registers(con) else "")
         return con.execute(f"""
             SELECT s.country, s.quarter, c.partner, s.file_name, s.version,
-                   f.* EXCLUDE (submission_id), s.received_at AS at
+                   f.* EXCLUDE (submission_id), s.received_at AS at, s.current
             FROM findings f JOIN (
-                SELECT submission_id, country, quarter, file_name, version, received_at FROM submissions
+                SELECT submission_id, country, quarter, file_name, version, received_at,
+                       submission_id IN (SELECT submission_id FROM current_submissions) AS current
+                FROM submissions
                 {registers}) s USING (submission_id)
             LEFT JOIN {registry.get().cover.id} c ON c.submission_id = f.submission_id
             ORDER BY s.country, s.quarter, s.version

@@ -232,19 +232,40 @@ def by_category(rows: pd.DataFrame, registry: Registry, kpi: Kpi) -> pd.DataFram
     return frame.rename(columns=names)
 
 
-def all_findings(warnings: pd.DataFrame, rejected: list[dict]) -> pd.DataFrame:
-    """Warnings of accepted files and errors of rejected ones, one row per finding."""
-    columns = ["country", "quarter", "partner", "file_name", "version", "outcome", "severity",
-               "sheet", "cell", "value", "rule", "message", "at"]
-    kept = warnings.assign(outcome="accepted")
+def all_findings(warnings: pd.DataFrame, rejected: list[dict],
+                 accepted: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Warnings of accepted files and errors of rejected ones, one row per finding, each with
+    its fix, a plain name for its rule and whether it is still open: a warning closes when a
+    later version supersedes its file; a rejected file's findings close when a workbook of the
+    same country, quarter (and organisation) was accepted after it (`accepted`: the submissions,
+    with received_at and partner)."""
+    columns = ["state", "country", "quarter", "partner", "file_name", "version", "outcome", "severity",
+               "sheet", "cell", "value", "check", "message", "fix", "at", "rule"]
+    kept = warnings.assign(outcome="accepted",
+                           state=["open" if c else "closed: superseded"
+                                  for c in warnings.get("current", pd.Series(True, index=warnings.index))])
     refused = [{"country": r["country"], "quarter": r["quarter"], "file_name": r["file_name"],
-                "outcome": "rejected", "at": r.get("rejected_at"), **f}
+                "partner": r.get("organisation") or "", "outcome": "rejected", "at": r.get("rejected_at"),
+                "state": "closed: corrected" if _corrected(r, accepted) else "open", **f}
                for r in rejected for f in r["findings"]]
     frame = pd.concat([kept, pd.DataFrame(refused)], ignore_index=True)
     frame = frame.reindex(columns=columns)
-    blank = ["partner", "version"]  # a rejected file has neither
+    frame["check"] = frame["rule"].fillna("").str.replace("_", " ").str.capitalize()
+    blank = ["partner", "version", "fix"]  # a rejected file has no version
     frame[blank] = frame[blank].astype(object).where(frame[blank].notna(), "")
     return frame
+
+
+def _corrected(report: dict, accepted: pd.DataFrame | None) -> bool:
+    """Whether a workbook of the rejected file's country, quarter and organisation (any, for a
+    file whose cover named none) was accepted after it was refused."""
+    if accepted is None or accepted.empty or not report.get("country"):
+        return False
+    mine = accepted[(accepted["country"] == report["country"]) & (accepted["quarter"] == report["quarter"])]
+    if report.get("organisation"):
+        mine = mine[mine["partner"].fillna("").str.casefold() == report["organisation"].casefold()]
+    when = pd.Timestamp(report.get("rejected_at") or pd.Timestamp.max)
+    return bool((pd.to_datetime(mine["received_at"]) > when).any())
 
 
 def refused_uploads(rejected: list[dict]) -> pd.DataFrame:
@@ -263,7 +284,8 @@ def refused_uploads(rejected: list[dict]) -> pd.DataFrame:
 
 
 def findings_matrix(findings: pd.DataFrame, registry: Registry) -> pd.DataFrame:
-    """Per country and quarter: warnings of accepted files (awaiting review) and errors."""
+    """Per country and quarter: warnings of accepted files and errors of the findings given
+    (the open ones, on the Data quality page)."""
     rows = []
     for country in (c.code for c in registry.countries):
         for quarter in registry.quarters:

@@ -144,7 +144,7 @@ def test_the_submissions_matrix_shows_late_missing_and_overdue(page, dashboard_u
 
 def test_quality_and_indicators_pages(page, dashboard_url, reg):
     shown(page, f"{dashboard_url}/quality")
-    assert page.inner_text("#quality-summary").startswith("▲ 0 warning(s)")  # the demo is clean
+    assert page.inner_text("#quality-summary").startswith("▲ 0 open warning(s)")  # the demo is clean
     assert page.inner_text("#quality-cell-HU-2022-Q3") == "none"
     shown(page, f"{dashboard_url}/indicators")
     for kpi in reg.kpis:

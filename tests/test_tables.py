@@ -113,6 +113,27 @@ def test_findings_of_accepted_and_rejected_files(reg):
     counts = tables.findings_matrix(found, reg).set_index(["country", "quarter"])
     assert counts.loc[("AT", "2023-Q3")].to_dict() == {"warnings": 1, "errors": 1}
     assert tables.only(found, severity="error")["cell"].tolist() == ["D3"]
+    assert (found["state"] == "open").all()
+    assert found["check"].tolist() == ["Ignored sheet", "Min", "Ignored sheet"]
+
+
+def test_findings_close_when_superseded_or_corrected():
+    """A warning of a superseded version and the errors of a file corrected since are closed."""
+    warnings = pd.DataFrame([{"country": "AT", "quarter": "2023-Q3", "file_name": f"v{v}.xlsx",
+                              "version": v, "severity": "warning", "rule": "outlier", "current": v == 2}
+                             for v in (1, 2)])
+    error = {"severity": "error", "rule": "min", "fix": "Type 0 or more."}
+    rejected = [{"country": c, "quarter": "2023-Q4", "file_name": f"{c}.xlsx", "organisation": "",
+                 "rejected_at": "2024-01-10T09:00:00", "findings": [error]} for c in ("BG", "RO")]
+    accepted = pd.DataFrame([{"country": "BG", "quarter": "2023-Q4", "partner": "WCIF",
+                              "received_at": pd.Timestamp("2024-01-11 10:00")},
+                             {"country": "RO", "quarter": "2023-Q4", "partner": "PATRIR",
+                              "received_at": pd.Timestamp("2024-01-09 10:00")}])  # before the refusal
+    found = tables.all_findings(warnings, rejected, accepted)
+    assert found[["file_name", "state"]].values.tolist() == [
+        ["v1.xlsx", "closed: superseded"], ["v2.xlsx", "open"],
+        ["BG.xlsx", "closed: corrected"], ["RO.xlsx", "open"]]
+    assert found["fix"].tolist()[2] == "Type 0 or more."
 
 
 def test_downloads_keep_partner_text_as_text():

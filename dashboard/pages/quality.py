@@ -1,6 +1,7 @@
 """Data quality: which figures are doubtful? Findings by country and quarter — the warnings kept
-with accepted workbooks (awaiting review) and the errors that got files rejected — and the list
-of refused uploads with their senders.
+with accepted workbooks and the errors that got files rejected — and the list of refused uploads
+with their senders. Open items by default: a warning of a superseded version and the errors of a
+file corrected since are closed, listed with ?show=all.
 /quality?country=AT&quarter=2023-Q3 lists the findings of one country and quarter.
 """
 
@@ -18,14 +19,21 @@ dash.register_page(__name__, path="/quality", name="Data quality", title="Data q
 WARNING, ERROR = "▲", "✖"
 
 
-def layout(country: str | None = None, quarter: str | None = None, **_query) -> html.Div:
+SHOW = {"open": "Open items", "all": "All, closed too"}
+
+
+def layout(country: str | None = None, quarter: str | None = None, show: str | None = None,
+           **_query) -> html.Div:
     if data.latest_quarter() is None:
         return ui.no_data()
     reg, warnings, rejected = auth.scoped(registry.get(), data.findings(), data.rejected())  # a partner's own
     args = ui.Arguments()
     country = args.pick(country, [c.code for c in reg.countries], "country")
     quarter = args.pick(quarter, reg.quarters, "quarter")
-    found = tables.all_findings(warnings, rejected)
+    show = args.pick(show, list(SHOW), "show", "open")
+    found = tables.all_findings(warnings, rejected, data.submissions())
+    if show == "open":
+        found = found[found["state"] == "open"]
     counts = tables.findings_matrix(found, reg).set_index(["country", "quarter"])
     shown = tables.only(found, country=country, quarter=quarter)
     warnings = tables.only(found, severity="warning", outcome="accepted")
@@ -36,12 +44,15 @@ def layout(country: str | None = None, quarter: str | None = None, **_query) -> 
                      ui.picker("quality-country", "Country", ui.country_options(reg), country,
                                clearable=True, placeholder="All countries"),
                      ui.picker("quality-quarter", "Quarter", reg.quarters, quarter,
-                               clearable=True, placeholder="All quarters")),
+                               clearable=True, placeholder="All quarters"),
+                     ui.picker("quality-show", "Show", [{"label": v, "value": k} for k, v in SHOW.items()],
+                               show)),
         html.Section([
-            html.P([f"{WARNING} {len(warnings):,} warning(s) awaiting review in "
+            html.P([f"{WARNING} {len(warnings):,} {'open ' if show == 'open' else ''}warning(s) in "
                     f"{warnings['file_name'].nunique()} accepted file(s); "
                     f"{ERROR} {len(errors):,} error(s) in {errors['file_name'].nunique()} "
-                    "rejected file(s)."], className="lead", id="quality-summary"),
+                    "rejected file(s)" + (" not corrected since." if show == "open" else "."),
+                    ], className="lead", id="quality-summary"),
             html.P("Warnings let a workbook in and flag a figure to check; errors reject the file "
                    "until the partner sends a corrected one.", className="muted"),
             ui.matrix("quality-matrix", reg, lambda c, q: _cell(counts.loc[(c, q)], c, q)),
@@ -70,4 +81,4 @@ def _cell(row, country: str, quarter: str) -> html.Td:
                    id=f"quality-cell-{country}-{quarter}")
 
 
-ui.filters_in_url("quality", country="quality-country", quarter="quality-quarter")
+ui.filters_in_url("quality", country="quality-country", quarter="quality-quarter", show="quality-show")
