@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 import pandas as pd
 
+from pipelines.access import approvals
 from pipelines.declaration import registry
 from pipelines.marts import kpis, people, provenance
 from pipelines.store import db
@@ -129,6 +130,14 @@ def submissions() -> pd.DataFrame:
         FROM submissions s LEFT JOIN {reg.cover.id} c USING (submission_id)
         ORDER BY s.country, s.quarter, s.version
     """)
+
+
+def review_states(as_of: str) -> pd.DataFrame:
+    """The review state of every submission's key up to a quarter (pipelines/access/approvals.py),
+    read at each call: the decisions are kept beside the database, not in it."""
+    with reading() as con:
+        return pd.DataFrame(approvals.table(con, registry.get(), as_of),
+                            columns=["country", "quarter", "organisation", "version", "state"])
 
 
 @kept

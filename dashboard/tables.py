@@ -61,12 +61,16 @@ def country_statuses(now: pd.DataFrame, registry: Registry, kpi: str | None = No
         "no_target")} for c in registry.countries])
 
 
+REVIEWED = {"approved": "Approved, locked", "returned": "Returned", "reopened": "Reopened"}
+
+
 def submission_matrix(subs: pd.DataFrame, rejected: list[dict], registry: Registry,
-                      today: dt.date) -> pd.DataFrame:
+                      today: dt.date, review: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per country and quarter: status, due date (registry.due_date), when the first
     accepted version was submitted (the cover's date, else its arrival), days late, superseded
     versions, the organisations that sent a workbook (where a country reports per organisation,
-    each has its own current version) and rejected files."""
+    each has its own current version), rejected files and the managers' decisions (`review`:
+    the review state of each key, approvals.table)."""
     rows = []
     for country in (c.code for c in registry.countries):
         for quarter in registry.quarters:
@@ -85,8 +89,22 @@ def submission_matrix(subs: pd.DataFrame, rejected: list[dict], registry: Regist
                          "submitted_on": sent, "days_late": late,
                          "superseded": int((~mine["current"].astype(bool)).sum()),
                          "organisations": int(mine["current"].astype(bool).sum()),
-                         "rejected": len(refused)})
+                         "rejected": len(refused), "review": _reviewed(review, country, quarter)})
     return pd.DataFrame(rows)
+
+
+def _reviewed(review: pd.DataFrame | None, country: str, quarter: str) -> str:
+    """The decisions on a country's quarter in words ("Approved, locked"; "Returned: 1, Approved,
+    locked: 1" where its organisations differ); "" before any decision."""
+    if review is None or review.empty:
+        return ""
+    states = review[(review["country"] == country) & (review["quarter"] == quarter)]["state"]
+    decided = states[states.isin(list(REVIEWED))].value_counts()
+    if decided.empty:
+        return ""
+    if len(decided) == 1 and decided.iloc[0] == len(states):
+        return REVIEWED[decided.index[0]]
+    return ", ".join(f"{REVIEWED[s]}: {n}" for s, n in decided.items())
 
 
 def status_text(row: dict | pd.Series) -> str:
@@ -96,6 +114,8 @@ def status_text(row: dict | pd.Series) -> str:
     parts = [f"{symbol} {name}" + (f" ({row['days_late']} days)" if row["status"] == "late" else "")]
     if row["organisations"] > 1:
         parts.append(f"{row['organisations']} organisations")
+    if row.get("review"):
+        parts.append(row["review"])
     if row["superseded"]:
         parts.append(f"{SUPERSEDED[1]} {row['superseded']} superseded")
     if row["rejected"] and row["status"] != "rejected":

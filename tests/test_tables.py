@@ -45,10 +45,17 @@ def test_rejected_superseded_and_not_yet_due(reg):
     subs = subs.assign(current=subs["current"] & ~first)  # superseded by the second
     refused = [{"country": "HU", "quarter": "2022-Q3", "file_name": "HU.xlsx", "findings": []},
                {"country": "BG", "quarter": "2022-Q2", "file_name": "BG.xlsx", "findings": []}]
-    matrix = tables.submission_matrix(pd.concat([subs, second]), refused, reg, dt.date(2023, 5, 1))
+    review = pd.DataFrame([("BG", "2022-Q2", "", "returned"), ("RO", "2022-Q2", "", "approved"),
+                           ("IT", "2022-Q2", "ActionAid Italia", "approved"),
+                           ("IT", "2022-Q2", "Regione Campania", "submitted")],
+                          columns=["country", "quarter", "organisation", "state"])
+    matrix = tables.submission_matrix(pd.concat([subs, second]), refused, reg, dt.date(2023, 5, 1), review)
     assert cell(matrix, "HU", "2022-Q3")["status"] == "rejected"
     bg = cell(matrix, "BG", "2022-Q2")
-    assert tables.status_text(bg) == "✔ On time · ↻ 1 superseded · ⊘ 1 rejected"
+    assert tables.status_text(bg) == "✔ On time · Returned · ↻ 1 superseded · ⊘ 1 rejected"
+    assert tables.status_text(cell(matrix, "RO", "2022-Q2")) == "✔ On time · Approved, locked"
+    assert tables.status_text(cell(matrix, "IT", "2022-Q2")) == \
+        "✔ On time · 2 organisations · Approved, locked: 1"
     assert cell(matrix, "AT", "2023-Q2")["status"] == "on_time"  # the demo has it already
     late = tables.overdue(matrix, dt.date(2023, 5, 1))
     assert late.to_dict("records") == [{

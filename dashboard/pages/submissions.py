@@ -27,7 +27,7 @@ def layout(**_query) -> html.Div:
         return ui.no_data()
     today = dt.date.today()
     reg, subs, rejected = auth.scoped(registry.get(), data.submissions(), data.rejected())  # a partner's own
-    matrix = tables.submission_matrix(subs, rejected, reg, today)
+    matrix = tables.submission_matrix(subs, rejected, reg, today, data.review_states(reg.quarters[-1]))
     cells = {(r["country"], r["quarter"]): r for r in matrix.to_dict("records")}
     late = tables.overdue(matrix, today)
     return html.Div([
@@ -36,7 +36,9 @@ def layout(**_query) -> html.Div:
             html.H2("Country × quarter"),
             html.P(f"Due {reg.project.due_days_after_quarter} days after the quarter ends; "
                    "timeliness is that of the first accepted version (the cover's "
-                   "“submitted on” date). Later versions supersede it.", className="muted"),
+                   "“submitted on” date). Later versions supersede it. A quarter the coordination "
+                   "approved is locked; one it returned awaits a corrected version.",
+                   className="muted"),
             html.Ul([html.Li(f"{symbol} {name}") for name, symbol in
                      [*tables.SUBMISSION_STATUSES.values(), tables.SUPERSEDED]],
                     className="legend", **{"aria-label": "Legend"}),
