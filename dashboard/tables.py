@@ -171,11 +171,13 @@ def outlook(projected: pd.DataFrame, target: float | None) -> str:
 def entity_table(history: pd.DataFrame, registry: Registry, entity: str,
                  counted: dict[tuple[str, str], list[str]]) -> pd.DataFrame:
     """One row per entity: its latest report (every field of its sheet but internal remarks, coded
-    values by their label), the KPIs it counts toward, its source cell, and its status in each
-    quarter ("" where a quarter did not report it)."""
+    values by their label; the partner's explanation of its status is shown, though kept out of
+    the export), the KPIs it counts toward, its source cell, and its status in each quarter (""
+    where a quarter did not report it)."""
     spec = registry.entities[entity]
     sheet = registry.sheet(spec.sheet)
-    shown = [f for f in sheet.fields if not f.internal and f.id != spec.key]
+    shown = [f for f in sheet.fields
+             if (not f.internal or f.id == spec.explanation_field) and f.id != spec.key]
     columns = ["country", "id", *(f.id for f in shown), "counts_toward", "file_name", "version",
                "sheet", "cell", *registry.quarters]
     if history.empty:

@@ -92,6 +92,12 @@ def test_a_country_page_shows_its_kpis_councils_and_submissions(page, dashboard_
     assert "Missing" in page.inner_text("#countries-submissions")
 
 
+def test_a_country_page_shows_the_partners_notes(page, dashboard_url):
+    shown(page, f"{dashboard_url}/countries?country=RO&as_of=2023-Q4")
+    table = page.inner_text("#countries-submissions")
+    assert "Report sent late: council elections delayed our data." in table and "Late (19 days)" in table
+
+
 def test_trends_show_the_kpi_its_plan_and_projection(page, dashboard_url, demo_db):
     truth = expected(demo_db, "2023-Q1")
     shown(page, f"{dashboard_url}/trends?kpi=migrants_reached&as_of=2023-Q1")

@@ -121,12 +121,21 @@ def _entities(reg, name: str, as_of: str, code: str) -> pd.DataFrame:
 
 
 def _submissions(reg, code: str) -> html.Div:
+    """Each quarter's status, the coordination's decisions and the partners' notes (the cover's
+    notes of the current versions, after the organisation's name where several report)."""
     subs = data.submissions()
-    matrix = tables.submission_matrix(subs, data.rejected(), reg, dt.date.today())
+    matrix = tables.submission_matrix(subs, data.rejected(), reg, dt.date.today(),
+                                      data.review_states(reg.quarters[-1]))
     mine = matrix[matrix["country"] == code]
+    current = subs[(subs["country"] == code) & subs["current"].astype(bool) & subs["notes"].notna()]
+    several = reg.per_partner(code)
+    notes = {quarter: " · ".join(f"{p}: {n}" if several else str(n)
+                                 for p, n in zip(rows["partner"], rows["notes"], strict=True))
+             for quarter, rows in current.groupby("quarter")}
     frame = pd.DataFrame({"quarter": mine["quarter"], "due": mine["due"],
                           "submitted_on": mine["submitted_on"],
-                          "status": [tables.status_text(r) for r in mine.to_dict("records")]})
+                          "status": [tables.status_text(r) for r in mine.to_dict("records")],
+                          "partners_notes": mine["quarter"].map(notes).fillna("").to_numpy()})
     return html.Div([ui.table("countries-submissions", frame),
                      html.P(dcc.Link("All countries' submissions", href="/submissions"))])
 
