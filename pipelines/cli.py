@@ -300,6 +300,8 @@ def export(
     snapshot: Annotated[
         str | None, typer.Option(help="Regenerate the pack of a stored snapshot (mvh snapshots).")
     ] = None,
+    approved_only: Annotated[bool, typer.Option(
+        "--approved-only", help="Count the quarters the coordination approved only (`mvh status`).")] = False,
 ) -> None:
     """Write the EU reporting export pack; the data it uses is frozen as a snapshot."""
     from pipelines.access import accounts
@@ -309,7 +311,8 @@ def export(
     _use(database)
     reg = _registry()
     try:
-        output, manifest = export_write.produce(database, reg, fmt, output, period, as_of, snapshot)
+        output, manifest = export_write.produce(database, reg, fmt, output, period, as_of, snapshot,
+                                                approved_only)
     except (ValueError, db.NoDatabase, snap.SnapshotError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None

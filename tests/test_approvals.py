@@ -13,6 +13,7 @@ from pipelines.access import accounts, approvals
 from pipelines.marts import kpis
 from tests.conftest import mvh
 from tests.dash_client import using
+from tests.test_export import sheet
 from tests.workbooks import copied, edited
 
 
@@ -71,6 +72,13 @@ def test_return_correct_approve_lock_reopen(reg, demo_dir, tmp_path):
     assert [last[k] for k in ("country", "quarter", "version", "state", "decided_reason")] == [
         "RO", "2022-Q3", 2, "approved", "Checked"]
     assert last["decided_actor"].startswith("cli:")
+    pack = tmp_path / "approved.xlsx"
+    mvh("export", "--period", "2022-Q1..2022-Q3", "--approved-only", "-o", str(pack), db=db)
+    readme = {r["Item"]: r["Value"] for r in sheet(pack, "README")}
+    assert readme["Counted"].startswith("approved quarters only")
+    assert readme["Approved"].startswith("1 of 2 current versions") and readme["Approved"].endswith(": RO 2022-Q3")
+    summary = {r["KPI id"]: r for r in sheet(pack, "KPI summary")}
+    assert summary["migrants_reached"]["Cumulative to 2022-Q3"] == shown
 
     again = edited(q3, tmp_path / "v3" / "RO_2022-Q3.xlsx", {(cover, "B6"): "Another change"})
     before = versions(db)

@@ -161,6 +161,22 @@ def build(snap: Snapshot, generated_at: dt.datetime) -> Pack:
     return Pack(snap.id, tables, charts)
 
 
+def _review(s: Scope, snap: Snapshot) -> list[tuple[str, str]]:
+    """What the README says of the coordination's review (the states frozen with the snapshot):
+    whether only approved quarters are counted, and which current versions were approved."""
+    if "review" not in snap.manifest["tables"]:
+        return []
+    states = s.con.execute("SELECT country, quarter, organisation, state FROM review "
+                           "WHERE version IS NOT NULL ORDER BY quarter, country, organisation").fetchall()
+    approved = [" ".join(filter(None, (c, q, o))) for c, q, o, state in states if state == "approved"]
+    counted = ("approved quarters only: the others are left out of every table"
+               if snap.manifest.get("approved_only") else "every current version, approved or not")
+    return [("Counted", counted),
+            ("Approved", f"{len(approved)} of {len(states)} current versions up to {s.as_of} were "
+             "approved by the coordination when the snapshot was taken"
+             + (f": {', '.join(approved)}" if approved else ""))]
+
+
 def readme(s: Scope, snap: Snapshot, generated_at: dt.datetime) -> Table:
     reg, p = s.registry, s.registry.project
     first, last = quarters.first_day(s.period.first), quarters.last_day(s.period.last)
@@ -210,6 +226,7 @@ def readme(s: Scope, snap: Snapshot, generated_at: dt.datetime) -> Table:
     rows.append(("Source submissions", f"{len(used)} current workbook versions, each with the "
                  "sha256 of the file received (all versions: sheet Submissions & data quality)"))
     rows += [(f"{c} {q} {v}", f"{name}, sha256 {sha}") for c, q, v, name, sha in used]
+    rows += _review(s, snap)
     frame = pd.DataFrame(rows, columns=["Item", "Value"])
     return Table("README", frame, wrap=("Value",))
 

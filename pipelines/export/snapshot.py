@@ -7,6 +7,9 @@ A snapshot lives in `snapshots/<id>/` beside the database:
   (`councils`, `authorities`, `activities`, `outreach`: the rows of the current versions);
   `registers` and `participations`, the current participant registers, pseudonymised (a
   person is a keyed hash: participant codes are never stored anywhere);
+- `review`: the review state of every key up to the as-of quarter when it was taken
+  (pipelines/access/approvals.py), so the pack says which quarters were approved; with
+  `approved_only`, `submissions` holds the versions of approved keys only, and so every table;
 - `registry.json`, the declaration (indicators.yaml) in force, so targets, rules and labels
   are frozen too;
 - `manifest.json`: id, created at, period, as-of quarter, the submissions used and the sha256
@@ -29,8 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 from pydantic import ValidationError
 
+from pipelines.access import approvals
 from pipelines.declaration.registry import Registry
 from pipelines.marts import people
 from pipelines.store import db, register_load
@@ -59,12 +64,16 @@ def directory(database: Path | str | None = None) -> Path:
     return db.beside("snapshots", database)
 
 
-def _queries(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: str) -> dict[str, str]:
-    """The input rows of an export as of a quarter (as_of is a checked quarter, e.g. 2022-Q4)."""
-    upto = f"quarter <= '{as_of}'"
+def _queries(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: str,
+             approved_only: bool) -> dict[str, str]:
+    """The input rows of an export as of a quarter (as_of is a checked quarter, e.g. 2022-Q4);
+    of the approved keys only (the temporary view approved_keys) with `approved_only`."""
+    upto = f"quarter <= '{as_of}'" + (" AND (country, quarter, reporter) IN (SELECT * FROM approved_keys)"
+                                      if approved_only else "")
     used = f"submission_id IN (SELECT submission_id FROM current_submissions WHERE {upto})"
     queries = {
         "submissions": f"SELECT * EXCLUDE (stored_path, uploaded_by) FROM submissions WHERE {upto}",
+        "review": "SELECT * FROM review",
         "findings": "SELECT submission_id, severity, sheet, cell, rule FROM findings WHERE "
         f"submission_id IN (SELECT submission_id FROM submissions WHERE {upto})",
         # the partner organisation only: who reported it and their e-mail stay in the database
@@ -75,6 +84,7 @@ def _queries(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: str) -> 
         if sheet.layout == "table":
             queries[sheet.id] = f"SELECT * FROM {sheet.id} WHERE {used}"
     if people.has_registers(con):  # pseudonymised rows of the current registers (no codes exist)
+        upto = f"quarter <= '{as_of}'"  # registers are not reviewed: all of them count
         counted = f"register_id IN (SELECT register_id FROM current_registers WHERE {upto})"
         queries["registers"] = f"SELECT * EXCLUDE (uploaded_by) FROM registers WHERE {upto}"
         queries["participations"] = f"SELECT * FROM participations WHERE {counted}"
@@ -89,26 +99,34 @@ def snapshot_id(submissions: list[str], period: str, as_of: str, registry: Regis
 
 
 def freeze(
-    con: duckdb.DuckDBPyConnection, registry: Registry, period: str, as_of: str, root: Path
+    con: duckdb.DuckDBPyConnection, registry: Registry, period: str, as_of: str, root: Path,
+    review: list[dict], approved_only: bool = False,
 ) -> str:
-    """Store the inputs of an export (period "2022-Q1..2022-Q4") unless stored; return the id."""
+    """Store the inputs of an export (period "2022-Q1..2022-Q4") unless stored; return the id.
+    `review` is the review state of each key (approvals.table), frozen with the inputs."""
+    frame = pd.DataFrame(review, columns=REVIEW_COLUMNS)
+    con.register("review", frame)
+    approved = frame[frame["state"] == "approved"][["country", "quarter", "organisation"]]
+    con.register("approved_keys", approved)
     used = [
         row[0]
         for row in con.execute(
-            "SELECT submission_id FROM current_submissions WHERE quarter <= ? ORDER BY 1", [as_of]
+            "SELECT submission_id FROM current_submissions WHERE quarter <= ? "
+            + ("AND (country, quarter, reporter) IN (SELECT * FROM approved_keys) " if approved_only else "")
+            + "ORDER BY 1", [as_of]
         ).fetchall()
     ]
     registers = [row[0] for row in con.execute(
         "SELECT register_id FROM current_registers WHERE quarter <= ? ORDER BY 1", [as_of]
     ).fetchall()] if people.has_registers(con) else []
-    sid = snapshot_id(used + registers, period, as_of, registry)  # a corrected register: a new id
+    sid = snapshot_id(used + registers + review_of(frame), period, as_of, registry)  # a decision: a new id
     target = root / sid
     if (target / "manifest.json").exists():
         return sid
     work = root / f".{sid}.{os.getpid()}.tmp"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    queries = _queries(con, registry, as_of)
+    queries = _queries(con, registry, as_of, approved_only)
     for name, sql in queries.items():
         con.execute(f"COPY ({sql}) TO '{_quoted(work / f'{name}.parquet')}' (FORMAT parquet)")
     (work / "registry.json").write_text(registry.model_dump_json(indent=1), encoding="utf-8")
@@ -117,6 +135,7 @@ def freeze(
         "created_at": dt.datetime.now().isoformat(timespec="seconds"),
         "period": period,
         "as_of": as_of,
+        "approved_only": approved_only,
         "submissions": used,
         "tables": list(queries),
         "sha256": {f.name: _sha256(f) for f in sorted(work.iterdir())},
@@ -129,11 +148,14 @@ def freeze(
     return sid
 
 
-def take(database: Path | str | None, registry: Registry, period: str, as_of: str) -> str:
-    """Freeze the live database's inputs of an export; the database is opened read-only."""
+def take(database: Path | str | None, registry: Registry, period: str, as_of: str,
+         approved_only: bool = False) -> str:
+    """Freeze the live database's inputs of an export, with the review state of its keys; the
+    database is opened read-only."""
     con = db.connect(database)
     try:
-        return freeze(con, registry, period, as_of, directory(database))
+        review = approvals.table(con, registry, as_of, database)
+        return freeze(con, registry, period, as_of, directory(database), review, approved_only)
     finally:
         con.close()
 
@@ -185,6 +207,15 @@ def listing(root: Path) -> list[dict]:
         ),
         key=lambda m: (m["created_at"], m["id"]),
     )
+
+
+REVIEW_COLUMNS = ["country", "quarter", "organisation", "version", "state", "decided_action",
+                  "decided_actor", "decided_at", "decided_reason"]
+
+
+def review_of(frame: pd.DataFrame) -> list[str]:
+    """The review states as texts for the snapshot's id: a decision taken since gives a new id."""
+    return [f"{r.country} {r.quarter} {r.organisation} {r.version} {r.state}" for r in frame.itertuples()]
 
 
 def _sha256(path: Path) -> str:

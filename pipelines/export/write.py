@@ -197,18 +197,20 @@ def _slug(name: str) -> str:
 
 def produce(database: Path | str | None, registry: Registry, fmt: str = "xlsx",
             output: Path | None = None, period: str | None = None, as_of: str | None = None,
-            snapshot_id: str | None = None) -> tuple[Path, dict]:
+            snapshot_id: str | None = None, approved_only: bool = False) -> tuple[Path, dict]:
     """Freeze a snapshot (or take a stored one) and write its pack: (the file, the snapshot's
     manifest with its id). Raises ValueError, db.NoDatabase or SnapshotError with what to fix."""
     if fmt not in ("xlsx", "csv"):
         raise ValueError(f"--format {fmt!r} is not known; use xlsx or csv")
-    if snapshot_id and (period or as_of):
-        raise ValueError("a snapshot fixes its period and as-of quarter; give --snapshot alone")
+    if snapshot_id and (period or as_of or approved_only):
+        raise ValueError("a snapshot fixes its period, as-of quarter and what it counts; "
+                         "give --snapshot alone")
     if not snapshot_id:
         if not period:
             raise ValueError("give --period, e.g. --period 2022-Q1..2022-Q4 (or --snapshot ID)")
         span = export.parse_period(period, registry)
-        snapshot_id = snapshot.take(database, registry, str(span), export.check_as_of(as_of, span, registry))
+        snapshot_id = snapshot.take(database, registry, str(span), export.check_as_of(as_of, span, registry),
+                                    approved_only)
     frozen = snapshot.load(snapshot.directory(database), snapshot_id)
     try:
         pack = export.build(frozen, dt.datetime.now())
