@@ -63,6 +63,14 @@ def test_sheet_rows_carry_every_field_and_the_cell_of_one(con, reg):
     assert list(rows["cell"].str.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ").astype(int)) == list(rows["source_row"])
 
 
+def test_each_row_carries_the_partners_note(con, reg):
+    """A row's note is the notes of its workbook's cover (Romania's late 2023-Q1 report says why)."""
+    rows = provenance.rows(con, reg, "migrants_reached", "2023-Q1", "RO")
+    late = rows[rows["quarter"] == "2023-Q1"]
+    assert len(late) and set(late["notes"]) == {"Report sent late: council elections delayed our data."}
+    assert set(rows[rows["quarter"] < "2023-Q1"]["notes"]) == {""}
+
+
 def test_unknown_quarters_and_countries_are_refused_with_the_known_ones(con, reg):
     with pytest.raises(ValueError, match="outside the project period"):
         provenance.rows(con, reg, "migrants_reached", "2025-Q1")

@@ -18,7 +18,8 @@ dash.register_page(__name__, path="/provenance", name="Provenance", title="Prove
 SHOWN = {"country": "country", "quarter": "quarter", "record": "row id", "organisation": "organisation",
          "file_name": "file",
          "version": "version", "sheet": "sheet", "cell": "cell", "value": "value",
-         "counts": "adds", "uploaded_at": "uploaded at", "uploaded_by": "uploaded by"}
+         "counts": "adds", "notes": "partner's note", "uploaded_at": "uploaded at",
+         "uploaded_by": "uploaded by"}
 
 
 def layout(kpi: str | None = None, country: str | None = None, as_of: str | None = None,

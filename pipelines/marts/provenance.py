@@ -16,21 +16,27 @@ from pipelines.declaration.registry import Registry
 from pipelines.marts import counted
 
 COLUMNS = ["kpi", "country", "quarter", "record", "organisation", "file_name", "version", "sheet", "cell",
-           "field", "value", "counts", "uploaded_at", "uploaded_by", "submission_id", "stored_path"]
+           "field", "value", "counts", "notes", "uploaded_at", "uploaded_by", "submission_id", "stored_path"]
 
 
 ORDER = "country, quarter, uploaded_at, source_row"  # rows in the order they were received
 
 
-def _sourced(rows: str, sheet: str, field: str) -> str:
+def _sourced(rows: str, sheet: str, field: str, registry: Registry) -> str:
     """Rows of a sheet with their file, version and the cell of `field`: its column
-    (source_cells.location) and its row (source_row), e.g. D7."""
+    (source_cells.location) and its row (source_row), e.g. D7; and the partner's `notes` on it:
+    an entity's explanation of its status, else the notes of its workbook's cover."""
+    entity = registry.entity_of(sheet)
+    cover_notes = registry.cover_field("notes")
+    notes = [f"t.{registry.entities[entity].explanation_field}" if entity else None,
+             f"v.{cover_notes}" if cover_notes else None]
     return f"""
         SELECT t.*, coalesce(s.organisation, '') AS organisation, s.file_name, s.version,
                s.received_at AS uploaded_at, s.uploaded_by,
                s.stored_path, c.sheet_name AS sheet, c.location || t.source_row AS cell,
-               '{field}' AS field
+               '{field}' AS field, coalesce({", ".join(filter(None, notes)) or "NULL"}, '') AS notes
         FROM ({rows}) t JOIN submissions s USING (submission_id)
+        LEFT JOIN {registry.cover.id} v ON v.submission_id = t.submission_id
         LEFT JOIN source_cells c ON c.submission_id = t.submission_id
              AND c.sheet_id = '{sheet}' AND c.field = '{field}'
     """
@@ -57,7 +63,7 @@ def rows(con: duckdb.DuckDBPyConnection, registry: Registry, kpi_id: str, as_of:
         src = kpi.source
         sheet = registry.entities[src.entity].sheet if src.entity else src.sheet
         field = registry.entities[src.entity].status_field if src.entity else src.value
-        frame = counted.run(con, f"{_sourced(sql, sheet, field)} ORDER BY {ORDER}", params).df()
+        frame = counted.run(con, f"{_sourced(sql, sheet, field, registry)} ORDER BY {ORDER}", params).df()
         if src.entity:
             frame = frame.sort_values(["country", "record"], ignore_index=True)
     frame.insert(0, "kpi", kpi.id)
@@ -72,7 +78,7 @@ def _registers(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.Dat
         SELECT r.country, r.quarter, r.file_name AS record, r.reporter AS organisation, r.file_name,
                r.version,
                coalesce(r.sheet_name, r.file_name) AS sheet, '' AS cell, 'register' AS field,
-               r.rows AS value, coalesce(a.counts, 0) AS counts, r.received_at AS uploaded_at,
+               r.rows AS value, coalesce(a.counts, 0) AS counts, '' AS notes, r.received_at AS uploaded_at,
                r.uploaded_by, r.register_id AS submission_id, NULL AS stored_path
         FROM current_registers r LEFT JOIN added a USING (register_id)
         WHERE r.quarter <= $as_of AND ($country IS NULL OR r.country = $country)
@@ -88,5 +94,5 @@ def sheet_rows(con: duckdb.DuckDBPyConnection, registry: Registry, sheet: str, f
     _check(registry, as_of, country)
     key = registry.sheet(sheet).key
     rows = f"SELECT *, {counted.first_typed(key)} AS record FROM ({counted.sheet_rows(sheet, current)})"
-    return counted.run(con, f"{_sourced(rows, sheet, field)} ORDER BY {ORDER}",
+    return counted.run(con, f"{_sourced(rows, sheet, field, registry)} ORDER BY {ORDER}",
                        {"as_of": as_of, "country": country}).df()
