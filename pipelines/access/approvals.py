@@ -67,22 +67,24 @@ def state(version: int | None, last: dict | None) -> str:
     return ACTIONS[last["action"]]
 
 
-def latest(keys: list[Key], database: Path | str | None = None) -> dict[Key, dict]:
-    """The latest decision of each key that has one (none when nothing was ever decided)."""
+def decisions(keys: list[Key], database: Path | str | None = None) -> list[dict]:
+    """Every decision on the keys, oldest first: its key, action, version, who, when and why."""
     if not accounts.path(database).exists():
-        return {}
+        return []
     with accounts.connect(database) as con:
         con.executescript(SCHEMA)
         rows = con.execute("SELECT country, quarter, reporter, action, version, actor, at, reason "
                            "FROM decisions ORDER BY id").fetchall()
     wanted = set(keys)
-    found = {}
-    for country, quarter, reporter, action, version, actor, at, reason in rows:
-        key = Key(country, quarter, reporter)
-        if key in wanted:
-            found[key] = {"action": action, "version": version, "actor": actor, "at": at,
-                          "reason": reason}
-    return found
+    return [{"key": key, "action": action, "version": version, "actor": actor, "at": at,
+             "reason": reason}
+            for country, quarter, reporter, action, version, actor, at, reason in rows
+            if (key := Key(country, quarter, reporter)) in wanted]
+
+
+def latest(keys: list[Key], database: Path | str | None = None) -> dict[Key, dict]:
+    """The latest decision of each key that has one (none when nothing was ever decided)."""
+    return {d["key"]: {k: v for k, v in d.items() if k != "key"} for d in decisions(keys, database)}
 
 
 def lock(key: Key, database: Path | str | None = None) -> dict | None:
@@ -107,7 +109,7 @@ def decide(action: str, key: Key, version: int | None, actor: str, reason: str |
         raise DecisionError(f"Unknown decision {action!r}: use one of {', '.join(ACTIONS)}.")
     reason = (reason or "").strip() or None
     if action in NEEDS_REASON and not reason:
-        raise DecisionError(f"To {action} {key}, give the reason (--reason): the partner reads it.")
+        raise DecisionError(f"To {action} {key}, give the reason: the partner reads it.")
     now = state(version, latest([key], database).get(key))
     if now not in ALLOWED[action]:
         raise DecisionError(f"{key} is {now}: it can be {action}d only when "
@@ -147,7 +149,8 @@ def table(con, registry, as_of: str, database: Path | str | None = None) -> list
         last = decided.get(key)
         rows.append({"country": key.country, "quarter": key.quarter, "organisation": key.reporter,
                      "version": versions.get(key), "state": state(versions.get(key), last),
-                     **{f"decided_{k}": (last or {}).get(k) for k in ("action", "actor", "at", "reason")}})
+                     **{f"decided_{k}": (last or {}).get(k)
+                        for k in ("action", "version", "actor", "at", "reason")}})
     return rows
 
 

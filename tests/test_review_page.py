@@ -1,0 +1,141 @@
+"""The Review page: a manager returns one quarter and approves another in headless Chromium,
+reads a corrected workbook's changed cells, warnings and effect on the KPIs, on a laptop and on a
+phone; partners and anonymous users can neither open the page nor fire its decisions."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+from pipelines import ingest
+from pipelines.access import approvals
+from tests.conftest import _watched, served
+from tests.dash_client import dependencies, fire, login, render, text, using
+from tests.workbooks import edited
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def reviewed(tmp_path_factory, demo_db, demo_dir, reg):
+    """A dashboard of its own on a copy of the demo database where Romania corrected 2022-Q3:
+    version 2 with a note, another reporter, 1,000 more migrants reached and a column that is no
+    field of the template (a warning). Yields its URL and database."""
+    folder = tmp_path_factory.mktemp("review")
+    db = folder / "mvh.duckdb"
+    shutil.copy(demo_db, db)
+    cover, outreach = reg.cover.label("ro"), reg.sheet("outreach").label("ro")
+    corrected = edited(demo_dir / "RO_2022-Q3.xlsx", folder / "in" / "RO_2022-Q3.xlsx", {
+        (cover, "B6"): "Corrected by the partner", (cover, "B9"): "Campaign audience recounted",
+        (outreach, "D3"): 1983, (outreach, "G2"): "Checked by"})
+    [outcome] = ingest.ingest([corrected], reg, db)
+    assert (outcome.status, outcome.version) == ("accepted", 2)
+    with served(db) as url:
+        yield url, db
+
+
+def states(db, reg) -> dict[tuple, dict]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = approvals.table(con, reg, reg.quarters[-1], db)
+    return {(r["country"], r["quarter"], r["organisation"]): r for r in rows}
+
+
+@pytest.fixture
+def laptop(browser, reviewed):
+    """A 1440 px window on the review dashboard, logged in as the manager; the test fails on any
+    error in the browser console."""
+    yield from _watched(browser, reviewed[0], 1440, 900, mobile=False)
+
+
+@pytest.fixture
+def handset(browser, reviewed):
+    """A 390 px phone on the review dashboard, logged in as the manager."""
+    yield from _watched(browser, reviewed[0], 390, 844, mobile=True)
+
+
+def opened(page, reviewed, path: str):
+    """A page of the review dashboard, once its queue is there."""
+    page.goto(reviewed[0] + path)
+    page.wait_for_selector("#review-queue")
+    return page
+
+
+def decide(page, button: str, reason: str = "") -> str:
+    """Write the reason, press a decision button and wait for what the page says."""
+    page.evaluate("document.querySelector('#review-result').textContent = 'waiting'")
+    page.fill("#review-reason", reason)
+    page.click(f"#review-{button}")
+    page.wait_for_function("!['waiting', ''].includes(document.querySelector('#review-result')?.textContent)")
+    return page.inner_text("#review-result")
+
+
+def test_a_manager_returns_a_correction_and_approves_another_quarter(laptop, reviewed, reg):
+    _url, db = reviewed
+    page = opened(laptop, reviewed, "/review")
+    queue = page.inner_text("#review-queue-table")
+    assert queue.index("Romania (RO) 2022-Q3") > queue.index("Austria (AT) 2022-Q3")  # oldest first
+    page.get_by_role("link", name="Romania (RO) 2022-Q3").click()
+    page.wait_for_url("**/review?country=RO&quarter=2022-Q3")
+    page.wait_for_selector(".review-changes")
+    assert "Version 2 · PATRIR · current" in page.inner_text("#review-view")
+    assert "Campaign audience recounted" in page.inner_text(".review-notes >> nth=0")
+    changes = page.inner_text(".review-changes")
+    assert "Acoperire!D3" in changes and "RO-22Q3-O2" in changes and "1983" in changes
+    assert "ignored_column" in page.inner_text(".review-findings")
+    effect = page.inner_text(".review-effect >> nth=0")
+    assert "Migrants reached" in effect and "+1,000" in effect and "Whole project" in effect
+    assert "Direct participations" not in effect  # unchanged KPIs are left out
+    page.screenshot(path="/tmp/review-1440.png", full_page=True)
+
+    assert "give the reason" in decide(page, "return")
+    assert states(db, reg)[("RO", "2022-Q3", "")]["state"] == "submitted"
+    said = decide(page, "return", "The campaign's audience needs its source")
+    assert said == "RO 2022-Q3 version 2: returned."
+    returned = states(db, reg)[("RO", "2022-Q3", "")]
+    assert (returned["state"], returned["decided_actor"], returned["decided_reason"]) == (
+        "returned", "manager", "The campaign's audience needs its source")
+    assert "returned — by manager on" in page.inner_text("#review-keys")
+    assert page.is_hidden("#review-approve")
+    assert "Romania (RO) 2022-Q3" not in page.inner_text("#review-queue")
+
+    page.get_by_role("link", name="Austria (AT) 2022-Q3").click()
+    page.wait_for_function("document.querySelector('#review-title')?.textContent === 'Austria (AT) 2022-Q3'")
+    assert decide(page, "approve", "Checked against the invoices") == "AT 2022-Q3 version 1: approved."
+    assert states(db, reg)[("AT", "2022-Q3", "")]["state"] == "approved"
+    assert page.is_visible("#review-reopen") and page.is_hidden("#review-approve")
+    assert "Checked against the invoices" in page.inner_text("#review-decisions")
+
+
+def test_the_history_of_a_quarter_reads_well_on_a_phone(handset, reviewed):
+    page = opened(handset, reviewed, "/review?country=RO&quarter=2022-Q3")
+    page.wait_for_selector(".review-effect")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path="/tmp/review-390.png")
+    page.locator(".review-version >> nth=0").screenshot(path="/tmp/review-390-version.png")
+
+
+def test_partners_and_anonymous_users_cannot_decide(app, reviewed, reg):
+    _url, db = reviewed
+    campania = approvals.Key("IT", "2022-Q3", "Regione Campania")
+    with using(db):
+        manager, partner, anonymous = (app.server.test_client() for _ in range(3))
+        login(manager, "manager")
+        login(partner, "partner-ro")
+        [spec] = [s for s in dependencies(manager) if "review-status.children" in s["output"]]
+
+        def approve(client, version: int = 1):
+            """Approve Regione Campania's IT 2022-Q3, shown at `version`, as the page would."""
+            shown = {"country": "IT", "quarter": "2022-Q3", "versions": {campania.reporter: version}}
+            return fire(client, spec, [1, None, None], [shown, campania.reporter, ""])
+
+        assert "access-refused" in text(render(partner, "/review"))
+        assert approve(partner).status_code == 403
+        assert anonymous.get("/review").status_code == 302
+        assert approve(anonymous).status_code == 401
+        assert "reload the page" in text(approve(manager, version=0))  # a version it did not show
+        assert approvals.decisions([campania]) == []
+        assert "version 1: approved" in text(approve(manager))  # the same request, from a manager
+    assert states(db, reg)[("IT", "2022-Q3", "Regione Campania")]["state"] == "approved"
+    assert states(db, reg)[("IT", "2022-Q3", "ActionAid Italia")]["state"] == "submitted"
