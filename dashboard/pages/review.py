@@ -30,7 +30,7 @@ QUEUE = {"submission": "Submission", "version": "Version", "received": "Received
          "uploaded_by": "Uploaded by", "warnings": "Warnings", "state": "State"}
 DECISIONS = {"at": "When (UTC)", "decision": "Decision", "organisation": "Organisation",
              "version": "Version", "actor": "By", "reason": "Reason"}
-FINDINGS = {"rule": "Rule", "place": "Cell", "message": "Message", "fix": "Fix"}
+FINDINGS = {"rule": "Rule", "cell": "Cell", "message": "Message", "fix": "Fix"}
 CHANGES = {"where": "Cell", "id": "Row", "field": "Field", "before": "Before", "after": "After"}
 EFFECTS = {"kpi": "KPI", "where": "Where", "before": "Before", "after": "After", "change": "Change"}
 
@@ -90,7 +90,7 @@ def _report(country: str, quarter: str) -> list[dict]:
         report = versions.report(con, reg, country, quarter)
         warned = con.execute("""
             SELECT f.submission_id, f.rule, coalesce(nullif(concat_ws('!', f.sheet, f.cell), ''), '–')
-                   AS place, f.message, f.fix
+                   AS cell, f.message, f.fix
             FROM findings f JOIN submissions s USING (submission_id)
             WHERE s.country = ? AND s.quarter = ? ORDER BY f.sheet, f.cell""", [country, quarter]).df()
         said = dict(con.execute(f"SELECT submission_id, {notes} FROM {reg.cover.id} "
