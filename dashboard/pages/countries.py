@@ -135,7 +135,7 @@ def _submissions(reg, code: str) -> html.Div:
     frame = pd.DataFrame({"quarter": mine["quarter"], "due": mine["due"],
                           "submitted_on": mine["submitted_on"],
                           "status": [tables.status_text(r) for r in mine.to_dict("records")],
-                          "partners_notes": mine["quarter"].map(notes).fillna("").to_numpy()})
+                          "partners_notes": [notes.get(q, "") for q in mine["quarter"]]})
     return html.Div([ui.table("countries-submissions", frame),
                      html.P(dcc.Link("All countries' submissions", href="/submissions"))])
 
