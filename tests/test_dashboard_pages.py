@@ -96,6 +96,10 @@ def test_a_country_page_shows_the_partners_notes(page, dashboard_url):
     shown(page, f"{dashboard_url}/countries?country=RO&as_of=2023-Q4")
     table = page.inner_text("#countries-submissions")
     assert "Report sent late: council elections delayed our data." in table and "Late (19 days)" in table
+    late = page.locator("#countries-history a", has_text="2023-Q1")
+    late.click()  # to the quarter's versions and decisions
+    page.wait_for_url("**/review?country=RO&quarter=2023-Q1")
+    page.wait_for_selector("text=Report sent late: council elections delayed our data.")
 
 
 def test_trends_show_the_kpi_its_plan_and_projection(page, dashboard_url, demo_db):
@@ -142,6 +146,9 @@ def test_the_submissions_matrix_shows_late_missing_and_overdue(page, dashboard_u
     assert page.inner_text("#submissions-cell-RO-2023-Q1") == "▲ Late (19 days)"
     assert page.inner_text("#submissions-cell-HU-2022-Q3") == "✖ Missing"
     assert page.inner_text("#submissions-cell-FR-2022-Q3") == "✔ On time"
+    assert page.locator("#submissions-cell-RO-2023-Q1 a").get_attribute("href") == \
+        "/review?country=RO&quarter=2023-Q1"  # a manager goes on to its versions and decisions
+    assert page.locator("#submissions-cell-HU-2022-Q3 a").count() == 0  # nothing to review
     overdue = page.inner_text("#submissions-overdue-HU-2022-Q3")
     assert overdue.startswith("Hungary (HU) 2022-Q3: due 30 Oct 2022, overdue since 31 Oct 2022")
     assert page.locator("#submissions-overdue li").count() == 1

@@ -136,7 +136,12 @@ def _submissions(reg, code: str) -> html.Div:
                           "submitted_on": mine["submitted_on"],
                           "status": [tables.status_text(r) for r in mine.to_dict("records")],
                           "partners_notes": [notes.get(q, "") for q in mine["quarter"]]})
+    reported = [q for q, s in zip(mine["quarter"], mine["status"], strict=True) if s in ("on_time", "late")]
+    history = [dcc.Link(q, href="/review" + ui.query(country=code, quarter=q)) for q in reported]
     return html.Div([ui.table("countries-submissions", frame),
+                     html.P(["Versions, changes and decisions of a quarter: ",
+                             *[part for link in history for part in (", ", link)][1:]],
+                            id="countries-history") if history else None,
                      html.P(dcc.Link("All countries' submissions", href="/submissions"))])
 
 

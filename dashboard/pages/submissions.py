@@ -12,7 +12,7 @@ import datetime as dt
 
 import dash
 import pandas as pd
-from dash import html
+from dash import dcc, html
 
 from dashboard import auth, data, downloads, tables, ui
 from pipelines.declaration import registry
@@ -30,6 +30,8 @@ def layout(**_query) -> html.Div:
     matrix = tables.submission_matrix(subs, rejected, reg, today, data.review_states(reg.quarters[-1]))
     cells = {(r["country"], r["quarter"]): r for r in matrix.to_dict("records")}
     late = tables.overdue(matrix, today)
+    user = auth.current()
+    reviews = user is not None and user.has("manager")  # each cell leads to its history and review
     return html.Div([
         ui.page_head("Submissions: complete and on time?"),
         html.Section([
@@ -42,7 +44,7 @@ def layout(**_query) -> html.Div:
             html.Ul([html.Li(f"{symbol} {name}") for name, symbol in
                      [*tables.SUBMISSION_STATUSES.values(), tables.SUPERSEDED]],
                     className="legend", **{"aria-label": "Legend"}),
-            ui.matrix("submissions-matrix", reg, lambda c, q: _cell(cells[(c, q)])),
+            ui.matrix("submissions-matrix", reg, lambda c, q: _cell(cells[(c, q)], reviews)),
             downloads.buttons("submissions-matrix-table", _matrix_rows(matrix)),
         ], className="panel"),
         html.Section([
@@ -56,9 +58,13 @@ def layout(**_query) -> html.Div:
     ])
 
 
-def _cell(row: dict) -> html.Td:
+def _cell(row: dict, reviews: bool) -> html.Td:
+    """A country's quarter in words; for a manager, a link to its versions and decisions."""
     lines = tables.status_text(row).split(" · ")
     text = [part for line in lines for part in (html.Br(), line)][1:]
+    if reviews and row["status"] not in ("missing", "not_due"):
+        text = dcc.Link(text, href="/review" + ui.query(country=row["country"], quarter=row["quarter"]),
+                        title="its versions, the cells they changed and the coordination's decisions")
     return html.Td(html.Span(text, className=f"cell cell-{row['status']}",
                              title=f"due {row['due']:%d %b %Y}"),
                    id=f"submissions-cell-{row['country']}-{row['quarter']}")
