@@ -24,18 +24,6 @@ os.environ.setdefault("MVH_SECRET_KEY", os.urandom(16).hex())
 # a subprocess inherits it
 os.environ["MVH_PARTICIPANT_KEY"] = "test-participant-key-not-a-secret"
 os.environ.pop("MVH_PARTICIPANT_KEY_FILE", None)
-# The longest test files, run first: `make test` hands whole files to its two processes in
-# collection order, so a long file taken last would leave the other process idle at the end.
-LONGEST_FIRST = ["test_writer.py", "test_upload_load.py", "test_corpus.py", "test_hostile_uploads.py",
-                 "test_fuzz.py", "test_organisations.py", "test_export.py"]
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest files first (LONGEST_FIRST), the others in their usual order."""
-    rank = {name: number for number, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
-
-
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 # Debian's Chromium, headless, quiet: no sandbox (root), no GPU, no calls home
