@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from tests.dash_client import add_accounts, dependencies, fire, ids, login, render, text
 
 NEEDS_DATA = {"/", "/countries", "/trends", "/entities", "/people", "/submissions", "/quality",
-              "/provenance", "/export"}
+              "/provenance", "/export", "/review"}
 
 
 @pytest.fixture

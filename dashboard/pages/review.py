@@ -37,9 +37,7 @@ EFFECTS = {"kpi": "KPI", "where": "Where", "before": "Before", "after": "After",
 
 def layout(country: str | None = None, quarter: str | None = None, **_query) -> html.Div:
     if data.latest_quarter() is None:
-        return html.Div([ui.page_head("Review and approval"), html.P(
-            "Nothing has been submitted yet: workbooks wait here for a decision once they are "
-            "accepted.", className="muted")])
+        return ui.no_data()
     reg = registry.get()
     args = ui.Arguments()
     country = args.pick(country, [c.code for c in reg.countries], "country")
