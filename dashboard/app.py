@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dash
+import flask
 from dash import Dash, dcc, html
 from flask_wtf.csrf import generate_csrf
 
-from dashboard import auth, failures
+from dashboard import auth, data, failures
 from pipelines.declaration import registry
 
 HERE = Path(__file__).resolve().parent
@@ -33,6 +35,7 @@ def create_app() -> Dash:
     auth.init(app.server)
     auth.guard_layouts()
     failures.install(app)
+    app.server.add_url_rule("/counting", "counting", switch_counting, methods=["POST"])
     app.layout = functools.partial(shell, reg)
     return app
 
@@ -44,6 +47,7 @@ def shell(reg) -> html.Div:
     account = html.Div([
         html.Span(f"{user.username} · {user.role}" + (f" · {user.country}" if user.country else ""),
                   id="account-name"),
+        _counting_switch(),
         html.Form([dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
                    html.Button("Log out", type="submit", id="logout")],
                   method="post", action="/logout"),
@@ -58,7 +62,37 @@ def shell(reg) -> html.Div:
                      **{"aria-label": "Pages"}),
             account,
         ], className="top"),
-        html.Main([failures.notice(), dash.page_container], id="main", tabIndex="-1"),
+        html.Main([failures.notice(), _counting_notice(), dash.page_container], id="main", tabIndex="-1"),
         html.Footer(f"{reg.project.fund} · grant {reg.project.grant} · "
                     f"{reg.project.start:%d %b %Y} – {reg.project.end:%d %b %Y}", className="foot"),
     ])
+
+
+def _counting_switch() -> html.Form:
+    """The switch between counting every current version and approved quarters only; a form, so
+    it works the same on every page and keeps the reader's choice in their session."""
+    on = data.approved_only()
+    return html.Form([
+        dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+        html.Button("Approved data only: on" if on else "Approved data only: off", type="submit",
+                    id="counting-switch", className="switch" + (" on" if on else ""),
+                    title="Count approved quarters only (KPIs, their rows, entities and export)",
+                    **{"aria-pressed": "true" if on else "false"}),
+    ], method="post", action="/counting")
+
+
+def _counting_notice() -> html.P | None:
+    if not data.approved_only():
+        return None
+    return html.P(["Counting approved quarters only: quarters still submitted, returned or reopened "
+                   "are left out of the KPIs and their rows. Participant registers are counted in "
+                   "full (they are not reviewed)."], className="counting", id="counting-notice")
+
+
+def switch_counting():
+    """POST /counting: turn approved data only on or off for this reader, and go back to the page."""
+    flask.session["approved_only"] = not flask.session.get("approved_only", False)
+    back = urlsplit(flask.request.referrer or "/")
+    same_site = not back.netloc or back.netloc == flask.request.host
+    target = (back.path or "/") + (f"?{back.query}" if back.query else "") if same_site else "/"
+    return flask.redirect(target if target.startswith("/") and not target.startswith("//") else "/")

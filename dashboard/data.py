@@ -4,6 +4,11 @@ The ingest is the only writer; the dashboard never holds the database open betwe
 Answers are kept until the database (its file or its write-ahead log) or the quarantine folder
 changes, so a page shown again does not query again. Rejected files are not in the database:
 their findings are read from the quarantine folder.
+
+A reader who switches to approved data only (the header's switch, kept in their session) gets
+the KPIs, their rows and the entities of approved quarters only: their connection's
+`current_submissions` is shadowed by the approved ones (approvals.approved_only). Submissions,
+findings and participant registers are never filtered: registers are not reviewed.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ import functools
 import json
 from contextlib import contextmanager
 
+import flask
 import pandas as pd
 
-from pipelines.access import approvals
+from pipelines.access import accounts, approvals
 from pipelines.declaration import registry
 from pipelines.marts import kpis, people, provenance
 from pipelines.store import db
@@ -30,17 +36,37 @@ def reading():
         con.close()
 
 
+def approved_only() -> bool:
+    """Whether the reader of this request counts approved quarters only (the header's switch)."""
+    return flask.has_request_context() and bool(flask.session.get("approved_only"))
+
+
+@contextmanager
+def counting():
+    """A read-only connection whose current submissions are the ones this reader counts: the
+    approved ones only when they switched to approved data."""
+    with reading() as con:
+        if approved_only():
+            approvals.approved_only(con, name="current_submissions")
+        yield con
+
+
 def _signature() -> tuple:
-    """What changes when the ingest writes: size and time of the database, its WAL, the quarantine."""
+    """What changes when the ingest writes: size and time of the database, its WAL, the quarantine;
+    for a reader of approved data only, also the decisions (kept beside the database)."""
     path = db.path()
+    watched = [path, path.with_name(path.name + ".wal"), db.quarantine_dir()]
+    if approved_only():
+        decisions = accounts.path()
+        watched += [decisions, decisions.with_name(decisions.name + "-wal")]
     stats = []
-    for p in (path, path.with_name(path.name + ".wal"), db.quarantine_dir()):
+    for p in watched:
         try:
             stat = p.stat()
             stats.append((stat.st_mtime_ns, stat.st_size))
         except FileNotFoundError:
             stats.append(None)
-    return str(path), *stats
+    return str(path), approved_only(), *stats
 
 
 def kept(reader):
@@ -80,28 +106,28 @@ def latest_quarter() -> str | None:
 @kept
 def kpi_series(up_to: str) -> pd.DataFrame:
     """Every KPI, overall and per country, for each quarter up to `up_to`."""
-    with reading() as con:
+    with counting() as con:
         return kpis.series(con, registry.get(), up_to)
 
 
 @kept
 def kpis_at(as_of: str) -> pd.DataFrame:
     """Every KPI, overall and per country, as of one quarter (kpis.compute)."""
-    with reading() as con:
+    with counting() as con:
         return kpis.compute(con, registry.get(), as_of)
 
 
 @kept
 def kpi_rows(kpi_id: str, as_of: str, country: str | None = None) -> pd.DataFrame:
     """The rows behind a KPI value, with file, version, sheet and cell (pipelines/marts/provenance.py)."""
-    with reading() as con:
+    with counting() as con:
         return provenance.rows(con, registry.get(), kpi_id, as_of, country)
 
 
 @kept
 def sheet_rows(sheet: str, field: str, as_of: str, country: str | None = None) -> pd.DataFrame:
     """Every row of a sheet in current versions up to as-of, with the cell of `field`."""
-    with reading() as con:
+    with counting() as con:
         return provenance.sheet_rows(con, registry.get(), sheet, field, as_of, country)
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from pipelines import cli_accounts, cli_review
+from pipelines import cli_accounts, cli_notify, cli_review
 from pipelines.store import db
 
 # A command imports what it needs when it runs (pandas, DuckDB, great-expectations, the accounts'
@@ -28,6 +28,7 @@ app.command("status")(cli_review.status)
 app.command("approve")(cli_review.approve)
 app.command("return")(cli_review.return_)
 app.command("reopen")(cli_review.reopen)
+app.command("remind")(cli_notify.remind)
 console = Console()
 DbOption = Annotated[
     Path | None,
@@ -171,6 +172,7 @@ def ingest(
         f"{len(outcomes)} file(s): {summary} in {time.perf_counter() - started:.1f} s "
         f"-> {db.path(database)}"
     )
+    cli_notify.send_now(database)
     raise typer.Exit(1 if counts["rejected"] else 0)
 
 
@@ -276,10 +278,11 @@ def serve(
     if host in ("127.0.0.1", "localhost", "::1"):  # plain http on this machine only
         os.environ.setdefault("MVH_INSECURE_COOKIES", "1")
     from dashboard.app import create_app
-    from pipelines import uploads
+    from pipelines import notify, uploads
 
     app_ = create_app()
     uploads.start_drainer(_registry())
+    notify.start(_registry())
     console.print(f"dashboard on http://{host}:{port}  (database {db.path()})")
     app_.run(host=host, port=port, debug=debug)
 
@@ -302,6 +305,9 @@ def export(
     ] = None,
     approved_only: Annotated[bool, typer.Option(
         "--approved-only", help="Count the quarters the coordination approved only (`mvh status`).")] = False,
+    submitted: Annotated[bool, typer.Option(
+        "--submitted", help="This pack is reported to the EU: lock the quarters it counts (approving "
+        "the open ones) and list later corrections to them as revisions in the next packs.")] = False,
 ) -> None:
     """Write the EU reporting export pack; the data it uses is frozen as a snapshot."""
     from pipelines.access import accounts
@@ -312,7 +318,7 @@ def export(
     reg = _registry()
     try:
         output, manifest = export_write.produce(database, reg, fmt, output, period, as_of, snapshot,
-                                                approved_only)
+                                                approved_only, cli_accounts.actor() if submitted else None)
     except (ValueError, db.NoDatabase, snap.SnapshotError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
@@ -321,7 +327,7 @@ def export(
                     f"as of {manifest['as_of']}, snapshot {manifest['id']}")
     console.print(
         f"wrote {output}: period {manifest['period']}, as of {manifest['as_of']}, {used} submission(s), "
-        f"snapshot {manifest['id']}",
+        f"snapshot {manifest['id']}" + (", reported to the EU: its quarters are locked" if submitted else ""),
         highlight=False,
         soft_wrap=True,
     )

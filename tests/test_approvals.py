@@ -53,8 +53,9 @@ def test_return_correct_approve_lock_reopen(reg, demo_dir, tmp_path):
 
     mvh("return", "--country", "RO", "--quarter", "2022-Q3", "--reason", "Training dates are wrong", db=db)
     assert states(db, reg)[("RO", "2022-Q3", "")] == "returned"
-    refused = mvh("approve", "--country", "RO", "--quarter", "2022-Q3", db=db, check=False)
-    assert refused.returncode == 2 and "RO 2022-Q3 is returned" in refused.stdout
+    refused = mvh("reopen", "--country", "RO", "--quarter", "2022-Q3", "--reason", "x", db=db, check=False)
+    assert refused.returncode == 2 and "RO 2022-Q3 is returned: it can be reopened only when approved" \
+        in refused.stdout
 
     cover = reg.cover.label("ro")
     fixed = edited(q3, tmp_path / "v2" / "RO_2022-Q3.xlsx", {(cover, "B6"): "Corrected by the partner"})

@@ -200,7 +200,7 @@ def test_formula_like_partner_text_gets_an_apostrophe_in_csv(partner_texts):
 def test_csv_files_have_a_bom_and_keep_greek_and_cyrillic(partner_texts):
     _, xlsx, archive = partner_texts
     files = csv_files(archive)
-    assert len(files) == len(load_workbook(xlsx, read_only=True).sheetnames) == 11
+    assert len(files) == len(load_workbook(xlsx, read_only=True).sheetnames) == 12
     assert all(data.startswith(BOM) for data in files.values())
     assert GREEK in csv_cells(files["07_outreach.csv"])
     assert CYRILLIC in csv_cells(files["04_councils.csv"])

@@ -11,6 +11,7 @@ import pytest
 
 from pipelines import ingest
 from pipelines.access import approvals
+from pipelines.marts import kpis
 from tests.conftest import _watched, served
 from tests.dash_client import dependencies, fire, login, render, text, using
 from tests.workbooks import edited
@@ -97,7 +98,8 @@ def test_a_manager_returns_a_correction_and_approves_another_quarter(laptop, rev
     assert (returned["state"], returned["decided_actor"], returned["decided_reason"]) == (
         "returned", "manager", "The campaign's audience needs its source")
     assert "returned — by manager on" in page.inner_text("#review-keys")
-    assert page.is_hidden("#review-approve")
+    # returned: it may still be approved (the partner's explanation sufficed), not returned again
+    assert page.is_visible("#review-approve") and page.is_hidden("#review-return")
     assert "Romania (RO) 2022-Q3" not in page.inner_text("#review-queue")
 
     page.get_by_role("link", name="Austria (AT) 2022-Q3").click()
@@ -139,3 +141,34 @@ def test_partners_and_anonymous_users_cannot_decide(app, reviewed, reg):
         assert "version 1: approved" in text(approve(manager))  # the same request, from a manager
     assert states(db, reg)[("IT", "2022-Q3", "Regione Campania")]["state"] == "approved"
     assert states(db, reg)[("IT", "2022-Q3", "ActionAid Italia")]["state"] == "submitted"
+
+
+def test_approved_data_only_switch_counts_approved_quarters(laptop, reviewed, reg):
+    """The header's switch: the KPIs of approved quarters only (here AT 2022-Q1 alone, as of
+    2022-Q1), with a notice, until switched off again; the reader's choice is theirs alone."""
+    _url, db = reviewed
+    key = approvals.Key("AT", "2022-Q1")
+    with duckdb.connect(str(db), read_only=True) as con:
+        version = approvals.current(con, "AT", "2022-Q1")[key]
+        approvals.decide("approve", key, version, "manager", database=db)
+        counted = approvals.approved_only(con, db)
+        only_at = kpis.compute(con, reg, "2022-Q1", current=counted)
+        everything = kpis.compute(con, reg, "2022-Q1")
+    shown = "#overview-value-migrants_reached"
+
+    def reach(frame) -> str:
+        value = frame[(frame["id"] == "migrants_reached") & frame["country"].isna()]["value"].item()
+        return f"{value:,.0f}"
+
+    page = laptop
+    page.goto(reviewed[0] + "/?as_of=2022-Q1")
+    assert page.inner_text(shown) == reach(everything)
+    assert page.get_attribute("#counting-switch", "aria-pressed") == "false"
+    page.click("#counting-switch")
+    page.wait_for_selector("#counting-notice")
+    assert page.inner_text(shown) == reach(only_at) != reach(everything)
+    assert page.get_attribute("#counting-switch", "aria-pressed") == "true"
+    assert "as_of=2022-Q1" in page.url  # back on the page it was switched on
+    page.click("#counting-switch")
+    page.wait_for_selector("#counting-notice", state="detached")
+    assert page.inner_text(shown) == reach(everything)

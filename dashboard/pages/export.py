@@ -35,7 +35,10 @@ def layout(**_query) -> html.Div:
         html.Section([
             html.P(f"The pack for the {reg.export.framework} report, one sheet each: "
                    f"{', '.join(pack.sheets(reg))}. Aggregates only: no contact details or free "
-                   "text; person counts under five are shown as \"<5\".", className="muted"),
+                   "text; person counts under five are shown as \"<5\". It counts "
+                   + ("approved quarters only (the switch at the top)." if data.approved_only() else
+                      "every current version; switch to approved data only at the top to leave out "
+                      "quarters not yet approved."), className="muted"),
             html.Div([
                 ui.picker("export-from", "From", reg.quarters, first),
                 ui.picker("export-to", "To", reg.quarters, latest),
@@ -59,12 +62,14 @@ def _export(_clicks, first: str, last: str, fmt: str):
         return no_update, "No pack: pick Excel or CSV files as the format."
     try:
         with tempfile.TemporaryDirectory() as folder:
-            path, manifest = export_write.produce(None, reg, fmt, Path(folder) / "pack", f"{first}..{last}")
+            path, manifest = export_write.produce(None, reg, fmt, Path(folder) / "pack", f"{first}..{last}",
+                                                  approved_only=data.approved_only())
             content = path.read_bytes()
     except (ValueError, db.NoDatabase, snapshot.SnapshotError) as exc:
         return no_update, f"No pack: {exc}"
     name = f"MVH_export_{first}_{last}_{manifest['id']}{path.suffix}"
     auth.audit("export", name, f"period {manifest['period']}, as of {manifest['as_of']}, "
                                f"snapshot {manifest['id']}")
-    return dcc.send_bytes(content, name), (f"{name}: {len(manifest['submissions'])} submission(s), "
-                                           f"snapshot {manifest['id']}.")
+    counted = "approved quarters only" if manifest["approved_only"] else "every current version"
+    return dcc.send_bytes(content, name), (f"{name}: {len(manifest['submissions'])} submission(s) "
+                                           f"({counted}), snapshot {manifest['id']}.")

@@ -12,7 +12,8 @@ decisions:
 - approved: approved, and not reopened since. An approved key is locked: the ingest refuses a
   new version of it (rule `approved_locked`, naming who approved it and when), keeping its bytes;
 - reopened: reopened with a reason after an approval; uploads are accepted again.
-Allowed decisions: approve or return a submitted or reopened key; reopen an approved one.
+Allowed decisions: approve or return a submitted or reopened key; approve a returned one too
+(the partner's explanation sufficed, no new version needed); reopen an approved one.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pipelines.access import accounts
 from pipelines.intake import findings as F
 
 ACTIONS = {"approve": "approved", "return": "returned", "reopen": "reopened"}
-ALLOWED = {"approve": ("submitted", "reopened"), "return": ("submitted", "reopened"),
+ALLOWED = {"approve": ("submitted", "returned", "reopened"), "return": ("submitted", "reopened"),
            "reopen": ("approved",)}
 NEEDS_REASON = ("return", "reopen")
 SCHEMA = """
@@ -117,7 +118,7 @@ def decide(action: str, key: Key, version: int | None, actor: str, reason: str |
         raise DecisionError(f"To {action} {key}, give the reason: the partner reads it.")
     now = state(version, latest([key], database).get(key))
     if now not in ALLOWED[action]:
-        raise DecisionError(f"{key} is {now}: it can be {action}d only when "
+        raise DecisionError(f"{key} is {now}: it can be {ACTIONS[action]} only when "
                             f"{' or '.join(ALLOWED[action])}.")
     at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     with accounts.connect(database) as con:
@@ -133,7 +134,7 @@ def decide(action: str, key: Key, version: int | None, actor: str, reason: str |
 
 def current(con, country: str | None = None, quarter: str | None = None) -> dict[Key, int]:
     """The current version of every key (of a country's quarter, when given) in the database."""
-    rows = con.execute("SELECT country, quarter, reporter, version FROM current_submissions "
+    rows = con.execute(f"SELECT country, quarter, reporter, version FROM {_stored(con)} "
                        "WHERE ($country IS NULL OR country = $country) "
                        "AND ($quarter IS NULL OR quarter = $quarter)",
                        {"country": country, "quarter": quarter}).fetchall()
@@ -161,14 +162,22 @@ def table(con, registry, as_of: str, database: Path | str | None = None) -> list
 
 def approved_only(con, database: Path | str | None = None, name: str = "approved_submissions") -> str:
     """A temporary view of the current submissions whose key is approved; its name, to count
-    the KPIs of approved quarters only (kpis.compute's `current`)."""
+    the KPIs of approved quarters only (kpis.compute's `current`). Named `current_submissions`,
+    it shadows the database's view for the rest of the connection: every query of it (the KPIs,
+    their rows, the entities) then counts approved quarters only."""
     versions = current(con)
     decided = latest(list(versions), database)
     ids = [k for k, v in versions.items() if state(v, decided.get(k)) == "approved"]
     keys = ", ".join(f"({_text(k.country)}, {_text(k.quarter)}, {_text(k.reporter)})" for k in ids)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM current_submissions "
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {_stored(con)} "
                 f"WHERE (country, quarter, reporter) IN ({keys or '(NULL, NULL, NULL)'})")
     return name
+
+
+def _stored(con) -> str:
+    """The database's own view of the current submissions, even where a temporary view shadows it."""
+    (catalog,) = con.execute("SELECT current_database()").fetchone()
+    return f'"{catalog.replace(chr(34), chr(34) * 2)}".main.current_submissions'
 
 
 def _text(value: str) -> str:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from pipelines.declaration import quarters
 from pipelines.declaration.registry import ExportSheet, Kpi, Registry
+from pipelines.export import submitted
 from pipelines.export.snapshot import Snapshot
 from pipelines.intake.history import same_id
 from pipelines.marts import counted, kpis, people
@@ -32,6 +33,7 @@ COUNTS = {"entities": "entities with a status", "estimate": "estimated people re
           "unique_participants": "unique participants (each person once)"}
 
 UNIQUE = "Unique participants"
+REVISIONS = "Revisions"
 
 
 def sheets(reg: Registry) -> dict[str, str]:
@@ -56,6 +58,8 @@ def sheets(reg: Registry) -> dict[str, str]:
             "participants by the register's breakdowns."} if reg.participant_register else {}),
         "Submissions & data quality": "Every workbook version received up to the as-of quarter, "
         "the missing ones and the warnings kept with each.",
+        REVISIONS: "Each figure of a pack reported to the EU earlier (mvh export --submitted) that "
+        "differs now: the value reported, the value now and the corrected versions behind it.",
         "Definitions": "Each KPI's definition and counting rule.",
         PROGRESS: "The project's KPI values by quarter beside the planned trajectory (chart data).",
     }
@@ -155,6 +159,7 @@ def build(snap: Snapshot, generated_at: dt.datetime) -> Pack:
         *(detail(s, shown) for shown in reg.export_sheets()),
         *([unique_participants(s)] if reg.participant_register else []),
         submissions(s),
+        revisions(snap),
         definitions(s),
         progress,
     ]
@@ -227,6 +232,10 @@ def readme(s: Scope, snap: Snapshot, generated_at: dt.datetime) -> Table:
                  "sha256 of the file received (all versions: sheet Submissions & data quality)"))
     rows += [(f"{c} {q} {v}", f"{name}, sha256 {sha}") for c, q, v, name, sha in used]
     rows += _review(s, snap)
+    changed = revisions(snap).frame
+    rows.append((REVISIONS, f"{len(changed)} figure(s) of {changed['Reported in pack'].nunique()} pack(s) "
+                 "reported to the EU earlier differ now: see sheet Revisions" if len(changed) else
+                 "None: no figure of a pack reported to the EU earlier has changed"))
     frame = pd.DataFrame(rows, columns=["Item", "Value"])
     return Table("README", frame, wrap=("Value",))
 
@@ -462,6 +471,13 @@ def submissions(s: Scope) -> Table:
     frame = frame.sort_values(["Quarter", "Country", "Version"], na_position="first")
     return Table("Submissions & data quality", frame.reset_index(drop=True), freeze_columns=2,
                  formats={"Version": "0"})
+
+
+def revisions(snap: Snapshot) -> Table:
+    """The figures of earlier reported packs that changed, as frozen with the snapshot."""
+    frame = snap.con.execute("SELECT * FROM revisions").df() if "revisions" in snap.manifest["tables"] \
+        else pd.DataFrame(columns=submitted.COLUMNS)
+    return Table(REVISIONS, frame, wrap=("Versions changed since",))
 
 
 def definitions(s: Scope) -> Table:

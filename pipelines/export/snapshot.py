@@ -10,6 +10,8 @@ A snapshot lives in `snapshots/<id>/` beside the database:
 - `review`: the review state of every key up to the as-of quarter when it was taken
   (pipelines/access/approvals.py), so the pack says which quarters were approved; with
   `approved_only`, `submissions` holds the versions of approved keys only, and so every table;
+- `revisions`: the KPI figures of packs reported to the EU earlier that differ now
+  (pipelines/export/submitted.py);
 - `registry.json`, the declaration (indicators.yaml) in force, so targets, rules and labels
   are frozen too;
 - `manifest.json`: id, created at, period, as-of quarter, the submissions used and the sha256
@@ -37,6 +39,7 @@ from pydantic import ValidationError
 
 from pipelines.access import approvals
 from pipelines.declaration.registry import Registry
+from pipelines.export import submitted
 from pipelines.marts import people
 from pipelines.store import db, register_load
 from pipelines.store.load import CURRENT_VIEW
@@ -74,6 +77,7 @@ def _queries(con: duckdb.DuckDBPyConnection, registry: Registry, as_of: str,
     queries = {
         "submissions": f"SELECT * EXCLUDE (stored_path, uploaded_by) FROM submissions WHERE {upto}",
         "review": "SELECT * FROM review",
+        "revisions": "SELECT * FROM revisions",
         "findings": "SELECT submission_id, severity, sheet, cell, rule FROM findings WHERE "
         f"submission_id IN (SELECT submission_id FROM submissions WHERE {upto})",
         # the partner organisation only: who reported it and their e-mail stay in the database
@@ -100,12 +104,15 @@ def snapshot_id(submissions: list[str], period: str, as_of: str, registry: Regis
 
 def freeze(
     con: duckdb.DuckDBPyConnection, registry: Registry, period: str, as_of: str, root: Path,
-    review: list[dict], approved_only: bool = False,
+    review: list[dict], approved_only: bool = False, revisions: pd.DataFrame | None = None,
 ) -> str:
     """Store the inputs of an export (period "2022-Q1..2022-Q4") unless stored; return the id.
-    `review` is the review state of each key (approvals.table), frozen with the inputs."""
+    `review` is the review state of each key (approvals.table) and `revisions` the figures of
+    earlier reported packs that changed (submitted.revisions), frozen with the inputs."""
     frame = pd.DataFrame(review, columns=REVIEW_COLUMNS)
     con.register("review", frame)
+    revisions = pd.DataFrame(columns=submitted.COLUMNS) if revisions is None else revisions
+    con.register("revisions", revisions)
     approved = frame[frame["state"] == "approved"][["country", "quarter", "organisation"]]
     con.register("approved_keys", approved)
     used = [
@@ -119,7 +126,9 @@ def freeze(
     registers = [row[0] for row in con.execute(
         "SELECT register_id FROM current_registers WHERE quarter <= ? ORDER BY 1", [as_of]
     ).fetchall()] if people.has_registers(con) else []
-    sid = snapshot_id(used + registers + review_of(frame), period, as_of, registry)  # a decision: a new id
+    revised = [" ".join(map(str, r)) for r in revisions.itertuples(index=False)]
+    # a decision, or a revision of a reported pack, gives a new id
+    sid = snapshot_id(used + registers + review_of(frame) + revised, period, as_of, registry)
     target = root / sid
     if (target / "manifest.json").exists():
         return sid
@@ -155,7 +164,9 @@ def take(database: Path | str | None, registry: Registry, period: str, as_of: st
     con = db.connect(database)
     try:
         review = approvals.table(con, registry, as_of, database)
-        return freeze(con, registry, period, as_of, directory(database), review, approved_only)
+        counted = approvals.approved_only(con, database) if approved_only else "current_submissions"
+        revisions = submitted.revisions(con, registry, directory(database), database, counted)
+        return freeze(con, registry, period, as_of, directory(database), review, approved_only, revisions)
     finally:
         con.close()
 

@@ -14,14 +14,16 @@ import io
 import numbers
 import re
 import zipfile
+from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
 
 from pipelines.declaration.registry import Registry
 from pipelines.export import pack as export
-from pipelines.export import snapshot
+from pipelines.export import snapshot, submitted
 from pipelines.export.pack import SUPPRESSED, Chart, Pack, Table
+from pipelines.store import db
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 NUMBER_FORMAT = "#,##0"
@@ -197,9 +199,12 @@ def _slug(name: str) -> str:
 
 def produce(database: Path | str | None, registry: Registry, fmt: str = "xlsx",
             output: Path | None = None, period: str | None = None, as_of: str | None = None,
-            snapshot_id: str | None = None, approved_only: bool = False) -> tuple[Path, dict]:
+            snapshot_id: str | None = None, approved_only: bool = False,
+            reported_by: str | None = None) -> tuple[Path, dict]:
     """Freeze a snapshot (or take a stored one) and write its pack: (the file, the snapshot's
-    manifest with its id). Raises ValueError, db.NoDatabase or SnapshotError with what to fix."""
+    manifest with its id). With `reported_by`, the pack is reported to the EU: what it counts is
+    locked first and it is recorded (pipelines/export/submitted.py). Raises ValueError,
+    db.NoDatabase or SnapshotError with what to fix."""
     if fmt not in ("xlsx", "csv"):
         raise ValueError(f"--format {fmt!r} is not known; use xlsx or csv")
     if snapshot_id and (period or as_of or approved_only):
@@ -209,8 +214,14 @@ def produce(database: Path | str | None, registry: Registry, fmt: str = "xlsx",
         if not period:
             raise ValueError("give --period, e.g. --period 2022-Q1..2022-Q4 (or --snapshot ID)")
         span = export.parse_period(period, registry)
-        snapshot_id = snapshot.take(database, registry, str(span), export.check_as_of(as_of, span, registry),
-                                    approved_only)
+        as_of = export.check_as_of(as_of, span, registry)
+        if reported_by:
+            with closing(db.connect(database)) as con:
+                submitted.lock(con, as_of, approved_only, f"period {span}", reported_by, database)
+        snapshot_id = snapshot.take(database, registry, str(span), as_of, approved_only)
+    elif reported_by:
+        raise ValueError("a pack is reported to the EU when it is made: give --period (and --as-of), "
+                         "not --snapshot")
     frozen = snapshot.load(snapshot.directory(database), snapshot_id)
     try:
         pack = export.build(frozen, dt.datetime.now())
@@ -222,4 +233,7 @@ def produce(database: Path | str | None, registry: Registry, fmt: str = "xlsx",
         output = output.with_suffix(".zip")
     output.parent.mkdir(parents=True, exist_ok=True)
     (write_csv_zip if fmt == "csv" else write_xlsx)(pack, output)
-    return output, {**frozen.manifest, "id": frozen.id}
+    manifest = {**frozen.manifest, "id": frozen.id}
+    if reported_by:
+        submitted.record(manifest, reported_by, database)
+    return output, manifest
