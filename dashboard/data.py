@@ -176,7 +176,7 @@ def findings() -> pd.DataFrame:
                         FROM registers WHERE submission_id IS NULL""" if people.has_registers(con) else "")
         return con.execute(f"""
             SELECT s.country, s.quarter, c.partner, s.file_name, s.version,
-                   f.* EXCLUDE (submission_id), s.received_at AS at, s.current
+                   f.*, s.received_at AS at, s.current
             FROM findings f JOIN (
                 SELECT submission_id, country, quarter, file_name, version, received_at,
                        submission_id IN (SELECT submission_id FROM current_submissions) AS current

@@ -11,6 +11,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from pipelines.access import finding_notes
 from pipelines.declaration.registry import Kpi, Registry
 from pipelines.export.pack import SMALL, SUPPRESSED
 
@@ -254,18 +255,23 @@ def by_category(rows: pd.DataFrame, registry: Registry, kpi: Kpi) -> pd.DataFram
     return frame.rename(columns=names)
 
 
-def all_findings(warnings: pd.DataFrame, rejected: list[dict],
-                 accepted: pd.DataFrame | None = None) -> pd.DataFrame:
+def all_findings(warnings: pd.DataFrame, rejected: list[dict], accepted: pd.DataFrame | None = None,
+                 notes: dict | None = None) -> pd.DataFrame:
     """Warnings of accepted files and errors of rejected ones, one row per finding, each with
-    its fix, a plain name for its rule and whether it is still open: a warning closes when a
-    later version supersedes its file; a rejected file's findings close when a workbook of the
-    same country, quarter (and organisation) was accepted after it (`accepted`: the submissions,
-    with received_at and partner)."""
+    its fix, a plain name for its rule, what partners and managers said of it (`notes`,
+    finding_notes.by_finding) and whether it is still open: a warning closes when a manager
+    accepts it or a later version supersedes its file; a rejected file's findings close when a
+    workbook of the same country, quarter (and organisation) was accepted after it (`accepted`:
+    the submissions, with received_at and partner)."""
     columns = ["state", "country", "quarter", "partner", "file_name", "version", "outcome", "severity",
-               "sheet", "cell", "value", "check", "message", "fix", "at", "rule"]
-    kept = warnings.assign(outcome="accepted",
-                           state=["open" if c else "closed: superseded"
-                                  for c in warnings.get("current", pd.Series(True, index=warnings.index))])
+               "sheet", "cell", "value", "check", "message", "fix", "review", "at", "rule", "submission_id"]
+    said = [(notes or {}).get(finding_notes.Finding.of(row), []) for row in warnings.to_dict("records")]
+    current = warnings.get("current", pd.Series(True, index=warnings.index))
+    kept = warnings.assign(
+        outcome="accepted", review=[finding_notes.summary(n) for n in said],
+        state=["closed: superseded" if not now else "closed: accepted"
+               if finding_notes.verdict(n) == "accepted" else "open"
+               for now, n in zip(current, said, strict=True)])
     refused = [{"country": r["country"], "quarter": r["quarter"], "file_name": r["file_name"],
                 "partner": r.get("organisation") or "", "outcome": "rejected", "at": r.get("rejected_at"),
                 "state": "closed: corrected" if _corrected(r, accepted) else "open", **f}
@@ -273,7 +279,7 @@ def all_findings(warnings: pd.DataFrame, rejected: list[dict],
     frame = pd.concat([kept, pd.DataFrame(refused)], ignore_index=True)
     frame = frame.reindex(columns=columns)
     frame["check"] = frame["rule"].fillna("").str.replace("_", " ").str.capitalize()
-    blank = ["partner", "version", "fix"]  # a rejected file has no version
+    blank = ["partner", "version", "fix", "review", "submission_id"]  # a rejected file has no version
     frame[blank] = frame[blank].astype(object).where(frame[blank].notna(), "")
     return frame
 

@@ -126,9 +126,13 @@ NUMBER = {"type": "rightAligned",
           "valueFormatter": {"function": "params.value == null ? '' : d3.format(',')(params.value)"}}
 
 
-def table(id: str, frame: pd.DataFrame, pinned: tuple[str, ...] = (), page_size: int = 20) -> html.Div:
-    """A sortable, filterable table (AG Grid, keyboard navigable) with its CSV and XLSX buttons."""
+def table(id: str, frame: pd.DataFrame, pinned: tuple[str, ...] = (), page_size: int = 20,
+          hidden: tuple[str, ...] = (), selectable: bool = False) -> html.Div:
+    """A sortable, filterable table (AG Grid, keyboard navigable) with its CSV and XLSX buttons.
+    `hidden` columns are in the rows (for callbacks) but neither shown nor downloaded; a
+    `selectable` table lets one row be chosen (its grid's selectedRows)."""
     columns = [{"field": c, "headerName": header(c), "pinned": "left" if c in pinned else None,
+                **({"hide": True} if c in hidden else {}),
                 **(NUMBER if pd.api.types.is_numeric_dtype(frame[c])
                    and not pd.api.types.is_bool_dtype(frame[c]) else {})}
                for c in frame.columns]
@@ -139,9 +143,11 @@ def table(id: str, frame: pd.DataFrame, pinned: tuple[str, ...] = (), page_size:
         dashGridOptions={"domLayout": "autoHeight", "pagination": len(frame) > page_size,
                          "paginationPageSize": page_size, "paginationPageSizeSelector": False,
                          "enableCellTextSelection": True, "ensureDomOrder": True,
-                         "suppressColumnVirtualisation": True},  # every column in the DOM
+                         "suppressColumnVirtualisation": True,  # every column in the DOM
+                         **({"rowSelection": {"mode": "singleRow", "checkboxes": True,
+                                               "enableClickSelection": True}} if selectable else {})},
         columnSize="autoSize", style={"height": None})
-    return html.Div([grid, downloads.buttons(id, frame)], className="table-block")
+    return html.Div([grid, downloads.buttons(id, frame.drop(columns=list(hidden)))], className="table-block")
 
 
 def matrix(id: str, registry: Registry, cell: Callable[[str, str], html.Td]) -> html.Div:

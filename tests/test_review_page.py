@@ -10,9 +10,9 @@ import duckdb
 import pytest
 
 from pipelines import ingest
-from pipelines.access import approvals
+from pipelines.access import accounts, approvals, finding_notes
 from pipelines.marts import kpis
-from tests.conftest import _watched, served
+from tests.conftest import _watched, served, sign_in
 from tests.dash_client import dependencies, fire, login, render, text, using
 from tests.workbooks import edited
 
@@ -143,6 +143,34 @@ def test_partners_and_anonymous_users_cannot_decide(app, reviewed, reg):
     assert states(db, reg)[("IT", "2022-Q3", "ActionAid Italia")]["state"] == "submitted"
 
 
+def test_partners_cannot_accept_a_warning_nor_anonymous_users_explain_one(app, reviewed):
+    _url, db = reviewed
+    with duckdb.connect(str(db), read_only=True) as con:
+        [warning] = con.execute("SELECT f.submission_id, f.sheet, f.cell, f.rule FROM findings f JOIN "
+                                "submissions s USING (submission_id) WHERE s.country = 'RO' AND "
+                                "s.quarter = '2022-Q3' AND f.rule = 'ignored_column'").df().to_dict("records")
+    chosen = finding_notes.Finding.of(warning)
+    with using(db):
+        partner, other, anonymous = (app.server.test_client() for _ in range(3))
+        login(partner, "partner-ro")
+        login(other, "partner-bg")
+        [spec] = [s for s in dependencies(partner) if "quality-note-result.children" in s["output"]]
+
+        def press(client, button: int, note: str = "Looks right"):
+            clicks = [None, None, None]
+            clicks[button] = 1
+            return fire(client, spec, clicks, [[warning], note, "all", "RO", "2022-Q3"], changed=button)
+
+        before = finding_notes.by_finding().get(chosen, [])
+        assert "Your account may not do this." in text(press(partner, 1))  # accept
+        assert "Your account may not do this." in text(press(partner, 2))  # ask for a correction
+        assert "Choose a warning" in text(press(other, 0))  # another country's warning: not theirs
+        assert press(anonymous, 0).status_code == 401
+        assert finding_notes.by_finding().get(chosen, []) == before
+        denied = [a["target"] for a in accounts.audit(10, actor="partner-ro") if a["action"] == "denied"]
+        assert denied[:2] == ["warning correct", "warning accept"]
+
+
 def test_approved_data_only_switch_counts_approved_quarters(laptop, reviewed, reg):
     """The header's switch: the KPIs of approved quarters only (here AT 2022-Q1 alone, as of
     2022-Q1), with a notice, until switched off again; the reader's choice is theirs alone."""
@@ -172,3 +200,48 @@ def test_approved_data_only_switch_counts_approved_quarters(laptop, reviewed, re
     page.click("#counting-switch")
     page.wait_for_selector("#counting-notice", state="detached")
     assert page.inner_text(shown) == reach(everything)
+
+
+def test_a_partner_explains_a_warning_and_the_manager_accepts_it(browser, reviewed):
+    """On Data quality: the Romanian partner explains version 2's ignored column; the manager
+    reads the explanation (there and on the Review page) and accepts the warning, which closes it:
+    gone from the open items, listed as accepted with ?show=all."""
+    url, _db = reviewed
+    where = "/quality?country=RO&quarter=2022-Q3"
+    warning = "#quality-findings .ag-center-cols-container .ag-row"
+
+    def choose(page):
+        page.goto(url + where)
+        page.locator(warning, has_text="Ignored column").click()
+        page.wait_for_function("document.querySelector('#quality-chosen').textContent.includes('G2')")
+
+    def press(page, button: str, note: str = "") -> str:
+        page.evaluate("document.querySelector('#quality-note-result').textContent = 'waiting'")
+        page.fill("#quality-note", note)
+        page.click(f"#quality-{button}")
+        page.wait_for_function("!['waiting', ''].includes("
+                               "document.querySelector('#quality-note-result').textContent)")
+        return page.inner_text("#quality-note-result")
+
+    partner = next(_watched(browser, url, 1440, 900, mobile=False))
+    partner.goto(url + "/logout")  # the watched page is the manager's: log in as the partner instead
+    sign_in(partner, url, "partner-ro")
+    choose(partner)
+    assert partner.is_hidden("#quality-accept")  # partners explain, managers decide
+    assert press(partner, "explain") == "Write the explanation first."
+    assert press(partner, "explain", "The column is our own check, not data") == "Explanation sent."
+    assert "explained by partner-ro" in partner.inner_text("#quality-notes")
+
+    manager = next(_watched(browser, url, 1440, 900, mobile=False))
+    choose(manager)
+    assert "The column is our own check, not data" in manager.inner_text("#quality-notes")
+    assert press(manager, "accept") == "Warning accepted: it is closed."
+    manager.wait_for_function(
+        "!document.querySelector('#quality-findings').textContent.includes('Ignored column')")
+    manager.goto(url + where + "&show=all")
+    row = manager.locator(warning, has_text="Ignored column").first
+    assert "closed: accepted" in manager.locator("#quality-findings").inner_text()
+    assert row.is_visible()
+    manager.goto(url + "/review?country=RO&quarter=2022-Q3")
+    said = manager.inner_text(".review-findings")
+    assert "explained by partner-ro" in said and "accepted by manager" in said

@@ -1,16 +1,21 @@
 """Data quality: which figures are doubtful? Findings by country and quarter — the warnings kept
 with accepted workbooks and the errors that got files rejected — and the list of refused uploads
-with their senders. Open items by default: a warning of a superseded version and the errors of a
-file corrected since are closed, listed with ?show=all.
+with their senders. Open items by default: a warning of a superseded version or accepted by a
+manager and the errors of a file corrected since are closed, listed with ?show=all.
 /quality?country=AT&quarter=2023-Q3 lists the findings of one country and quarter.
+
+A warning chosen in the findings table can be explained by its partner and accepted by a manager
+(closing it) or sent back with what to correct (pipelines/access/finding_notes.py). The callback
+checks on the server that the warning is one the user may see and that their role may do it.
 """
 
 from __future__ import annotations
 
 import dash
-from dash import dcc, html
+from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from dashboard import auth, data, tables, ui
+from pipelines.access import finding_notes
 from pipelines.declaration import registry
 
 dash.register_page(__name__, path="/quality", name="Data quality", title="Data quality", order=6,
@@ -20,6 +25,9 @@ WARNING, ERROR = "▲", "✖"
 
 
 SHOW = {"open": "Open items", "all": "All, closed too"}
+BUTTONS = {"explain": "Send the explanation", "accept": "Accept the warning",
+           "correct": "Ask for a correction"}
+HIDDEN = ("submission_id", "rule")
 
 
 def layout(country: str | None = None, quarter: str | None = None, show: str | None = None,
@@ -31,9 +39,7 @@ def layout(country: str | None = None, quarter: str | None = None, show: str | N
     country = args.pick(country, [c.code for c in reg.countries], "country")
     quarter = args.pick(quarter, reg.quarters, "quarter")
     show = args.pick(show, list(SHOW), "show", "open")
-    found = tables.all_findings(warnings, rejected, data.submissions())
-    if show == "open":
-        found = found[found["state"] == "open"]
+    found = _found(warnings, rejected, show)
     counts = tables.findings_matrix(found, reg).set_index(["country", "quarter"])
     shown = tables.only(found, country=country, quarter=quarter)
     warnings = tables.only(found, severity="warning", outcome="accepted")
@@ -59,7 +65,10 @@ def layout(country: str | None = None, quarter: str | None = None, show: str | N
         ], className="panel"),
         html.Section([
             html.H2("Findings" + "".join(f", {x}" for x in (country, quarter) if x)),
-            ui.table("quality-findings", shown, pinned=("country",)),
+            html.P("Choose a warning to explain it (partners) or to accept it or ask for a "
+                   "correction (managers).", className="muted"),
+            ui.table("quality-findings", shown, pinned=("country",), hidden=HIDDEN, selectable=True),
+            _note_form(),
         ], className="panel"),
         html.Section([
             html.H2("Refused uploads"),
@@ -79,6 +88,86 @@ def _cell(row, country: str, quarter: str) -> html.Td:
             ] if parts else "none"
     return html.Td(html.Span(text, className=f"cell cell-{kind}"),
                    id=f"quality-cell-{country}-{quarter}")
+
+
+def _found(warnings, rejected, show: str):
+    """The findings the user may see (the open ones unless `show` is "all"), with what was said
+    of each."""
+    found = tables.all_findings(warnings, rejected, data.submissions(), finding_notes.by_finding())
+    return found if show == "all" else found[found["state"] == "open"]
+
+
+def _note_form() -> html.Div:
+    """What the chosen warning is and what was said of it, a text and the buttons of the user's role."""
+    user = auth.current()
+    return html.Div([
+        html.Div(html.P("No warning chosen.", className="muted"), id="quality-chosen", role="status"),
+        html.Label(["Explanation or what to correct", dcc.Textarea(
+            id="quality-note", maxLength=finding_notes.TEXT_MAX, className="review-reason")]),
+        # every button is in the page (a callback fires only when all its inputs are); the ones
+        # the user's role may not press are hidden, and refused on the server anyway
+        html.Div([html.Button(label, id=f"quality-{a}", className="download",
+                              hidden=not (user and user.has(finding_notes.ROLES[a])))
+                  for a, label in BUTTONS.items()], className="controls"),
+        html.P(id="quality-note-result", role="status"),
+    ], className="review-controls", id="quality-note-form")
+
+
+@callback(Output("quality-chosen", "children"), Input("quality-findings", "selectedRows"))
+def _chosen(rows):
+    """The chosen warning: where, what, its fix and what was said of it."""
+    row = _allowed(rows)
+    if row is None:
+        return html.P("Choose a warning of a loaded file in the table above.", className="muted")
+    said = finding_notes.summary(finding_notes.by_finding().get(finding_notes.Finding.of(row), []))
+    where = "!".join(filter(None, (row.get("sheet"), row.get("cell")))) or "the file"
+    return [html.P([html.Strong(f"{row['country']} {row['quarter']} · {row['file_name']} · {where}: "),
+                    row.get("message") or ""]),
+            html.P(f"Fix: {row.get('fix') or '–'}", className="muted"),
+            html.Pre(said or "Nothing said yet.", className="notes", id="quality-notes")]
+
+
+@callback(Output("quality-note-result", "children"), Output("quality-findings", "rowData"),
+          Output("quality-chosen", "children", allow_duplicate=True),
+          *(Input(f"quality-{a}", "n_clicks") for a in BUTTONS),
+          State("quality-findings", "selectedRows"), State("quality-note", "value"),
+          State("quality-show", "value"), State("quality-country", "value"),
+          State("quality-quarter", "value"), prevent_initial_call=True)
+def _noted(*values):
+    """A button pressed on a chosen warning: the note recorded, the table and the warning shown again."""
+    *_clicks, rows, text, show, country, quarter = values
+    action = str(ctx.triggered_id or "").removeprefix("quality-")
+    user, row = auth.current(), _allowed(rows)
+    if action not in BUTTONS or user is None:
+        return no_update, no_update, no_update
+    if row is None:
+        return "Choose a warning of a loaded file in the table first.", no_update, no_update
+    if not user.has(finding_notes.ROLES[action]):
+        auth.audit("denied", f"warning {action}")
+        return "Your account may not do this.", no_update, no_update
+    try:
+        finding_notes.add(action, finding_notes.Finding.of(row), user.username,
+                          text if isinstance(text, str) else "", address=auth.address())
+    except finding_notes.NoteError as exc:
+        return str(exc), no_update, no_update
+    reg, warnings, rejected = auth.scoped(registry.get(), data.findings(), data.rejected())
+    shown = tables.only(_found(warnings, rejected, show), country=country, quarter=quarter)
+    done = {"explain": "Explanation sent", "accept": "Warning accepted: it is closed",
+            "correct": "Correction asked"}[action]
+    return f"{done}.", tables.records(shown), _chosen([row])
+
+
+def _allowed(rows) -> dict | None:
+    """The chosen row, if it is a warning of a loaded file that the user may see (checked
+    against the findings of their own scope, never against what the browser sent alone)."""
+    if not isinstance(rows, list) or len(rows) != 1 or not isinstance(rows[0], dict):
+        return None
+    chosen = finding_notes.Finding.of(rows[0])
+    _reg, warnings, _rejected = auth.scoped(registry.get(), data.findings(), [])
+    for row in warnings.to_dict("records"):
+        if finding_notes.Finding.of(row) == chosen:
+            return row
+    return None
 
 
 ui.filters_in_url("quality", country="quality-country", quarter="quality-quarter", show="quality-show")

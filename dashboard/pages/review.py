@@ -16,7 +16,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from dashboard import auth, data, ui
-from pipelines.access import approvals
+from pipelines.access import approvals, finding_notes
 from pipelines.declaration import registry
 from pipelines.marts import versions
 
@@ -30,7 +30,7 @@ QUEUE = {"submission": "Submission", "version": "Version", "received": "Received
          "uploaded_by": "Uploaded by", "warnings": "Warnings", "state": "State"}
 DECISIONS = {"at": "When (UTC)", "decision": "Decision", "organisation": "Organisation",
              "version": "Version", "actor": "By", "reason": "Reason"}
-FINDINGS = {"rule": "Rule", "cell": "Cell", "message": "Message", "fix": "Fix"}
+FINDINGS = {"rule": "Rule", "cell": "Cell", "message": "Message", "fix": "Fix", "said": "Said"}
 CHANGES = {"where": "Cell", "id": "Row", "field": "Field", "before": "Before", "after": "After"}
 EFFECTS = {"kpi": "KPI", "where": "Where", "before": "Before", "after": "After", "change": "Change"}
 
@@ -81,19 +81,22 @@ def _states() -> pd.DataFrame:
 @data.kept
 def _report(country: str, quarter: str) -> list[dict]:
     """Each version of a country's quarter (versions.report) with its cover's notes and its
-    warnings (rule, sheet, cell, message, fix)."""
+    warnings (rule, sheet, cell, message, fix, what partners and managers said of each)."""
     reg = registry.get()
     notes = reg.cover_field("notes")
     with data.reading() as con:
         report = versions.report(con, reg, country, quarter)
         warned = con.execute("""
-            SELECT f.submission_id, f.rule, coalesce(nullif(concat_ws('!', f.sheet, f.cell), ''), '–')
-                   AS cell, f.message, f.fix
+            SELECT f.submission_id, f.sheet, f.cell AS at_cell, f.rule,
+                   coalesce(nullif(concat_ws('!', f.sheet, f.cell), ''), '–') AS cell, f.message, f.fix
             FROM findings f JOIN submissions s USING (submission_id)
             WHERE s.country = ? AND s.quarter = ? ORDER BY f.sheet, f.cell""", [country, quarter]).df()
         said = dict(con.execute(f"SELECT submission_id, {notes} FROM {reg.cover.id} "
                                 "WHERE country = ? AND quarter = ?", [country, quarter]).fetchall()
                     ) if notes else {}
+    remarks = finding_notes.by_finding()
+    warned["said"] = [finding_notes.summary(remarks.get(finding_notes.Finding.of({**f, "cell": f["at_cell"]}),
+                                                        [])) or "–" for f in warned.to_dict("records")]
     return [{**v, "notes": said.get(v["submission_id"]),
              "findings": warned[warned["submission_id"] == v["submission_id"]].to_dict("records")}
             for v in report]
