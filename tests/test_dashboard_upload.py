@@ -81,7 +81,7 @@ def own_server(tmp_path_factory, demo_dir, reg):
         yield url, db
 
 
-def test_a_partner_submits_its_workbook_and_it_counts(browser, own_server, demo_dir):
+def test_a_partner_submits_its_workbook_and_it_counts(browser, own_server, demo_dir, reg, tmp_path):
     from tests.conftest import sign_in
 
     url, db = own_server
@@ -89,15 +89,23 @@ def test_a_partner_submits_its_workbook_and_it_counts(browser, own_server, demo_
     sign_in(page, url, "partner-ro")
     assert "RO" in page.inner_text("#account-name")
     open_upload(page, url, mode="submit")
-    drop(page, demo_dir / "RO_2023-Q4.xlsx")
+    # a column of the partner's own beside the outreach table: loaded, with a warning
+    mine = edited(demo_dir / "RO_2023-Q4.xlsx", tmp_path / "RO_2023-Q4.xlsx",
+                  {(reg.sheet("outreach").label("ro"), "G2"): "Checked by"})
+    drop(page, mine)
     assert "Loaded as RO 2023-Q4 version 1" in page.inner_text("#upload-verdict")
+    assert page.get_attribute("#upload-explain", "href") == "/quality?country=RO&quarter=2023-Q4"
+    page.click("#upload-explain")  # the partner explains the warning to the coordination
+    page.locator("#quality-findings .ag-center-cols-container .ag-row", has_text="Ignored column").click()
+    page.fill("#quality-note", "Our own check column")
+    page.click("#quality-explain")
+    page.wait_for_function("document.querySelector('#quality-note-result').textContent !== ''")
+    assert page.inner_text("#quality-note-result") == "Explanation sent."
+    open_upload(page, url, mode="submit")
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT uploaded_by FROM submissions WHERE country = 'RO' AND quarter = "
                            "'2023-Q4'").fetchall() == [("partner-ro",)]
-    page.evaluate("document.querySelector('#upload-verdict').textContent = 'waiting'")
-    page.set_input_files("#upload-file input[type=file]", str(demo_dir / "BG_2023-Q4.xlsx"))
-    page.wait_for_function("!document.querySelector('#upload-verdict').textContent.includes('waiting')",
-                           timeout=60_000)
+    drop(page, demo_dir / "BG_2023-Q4.xlsx")
     page.wait_for_selector("#upload-verdict", state="visible")  # the loading overlay gone
     assert "the workbook was not loaded" in page.locator("#upload-verdict").text_content()
     assert "RO" in page.inner_text("#upload-findings")  # says whose country the account may submit for

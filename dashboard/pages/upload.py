@@ -20,7 +20,7 @@ import dash
 import flask
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
-from dashboard import auth
+from dashboard import auth, ui
 from dashboard.ui import status_badge
 from pipelines import check, ingest, uploads
 from pipelines.declaration import registry, template
@@ -221,9 +221,13 @@ def _report(reg, filename: str, rows: list[dict], outcome: dict | None, annotate
     ], className="grid", id="upload-findings") if rows else None
     download = html.Button("Download your workbook with the cells marked", id="upload-annotated-button",
                            className="download") if annotated else None
+    loaded = outcome is not None and outcome["status"] == "accepted"
+    where = ui.query(country=outcome.get("country"), quarter=outcome.get("quarter")) if loaded else ""
+    explain = html.P(dcc.Link("Explain a warning to the coordination (Data quality page)",
+                              href="/quality" + where, id="upload-explain")) if loaded and warnings else None
     return html.Div([
         html.P([status_badge(reg, verdict[0]), f" {filename}: {verdict[1]}{note}"], id="upload-verdict"),
-        download, html.Div(table, className="table-scroll"),
+        explain, download, html.Div(table, className="table-scroll"),
     ])
 
 
