@@ -13,6 +13,7 @@ from flask_wtf.csrf import generate_csrf
 
 from dashboard import auth, data, failures
 from pipelines.declaration import registry
+from pipelines.store import db
 
 HERE = Path(__file__).resolve().parent
 
@@ -84,9 +85,14 @@ def _counting_switch() -> html.Form:
 def _counting_notice() -> html.P | None:
     if not data.approved_only():
         return None
-    return html.P(["Counting approved quarters only: quarters still submitted, returned or reopened "
-                   "are left out of the KPIs and their rows. Participant registers are counted in "
-                   "full (they are not reviewed)."], className="counting", id="counting-notice")
+    try:
+        approved, versions = data.approved_share()
+        share = f" ({approved:,} of {versions:,} current versions are approved)"
+    except db.NoDatabase:
+        share = ""
+    return html.P([f"Counting approved quarters only{share}: quarters still submitted, returned or "
+                   "reopened are left out of the KPIs and their rows. Participant registers are "
+                   "counted in full (they are not reviewed)."], className="counting", id="counting-notice")
 
 
 def switch_counting():

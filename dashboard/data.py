@@ -51,6 +51,15 @@ def counting():
         yield con
 
 
+def approved_share() -> tuple[int, int]:
+    """How many of the current versions are approved, of how many."""
+    with reading() as con:
+        versions = approvals.current(con)
+    decided = approvals.latest(list(versions))
+    approved = sum(approvals.state(v, decided.get(k)) == "approved" for k, v in versions.items())
+    return approved, len(versions)
+
+
 def _signature() -> tuple:
     """What changes when the ingest writes: size and time of the database, its WAL, the quarantine;
     for a reader of approved data only, also the decisions (kept beside the database)."""

@@ -195,6 +195,10 @@ def test_approved_data_only_switch_counts_approved_quarters(laptop, reviewed, re
     page.click("#counting-switch")
     page.wait_for_selector("#counting-notice")
     assert page.inner_text(shown) == reach(only_at) != reach(everything)
+    current = [r for r in states(db, reg).values() if r["version"] is not None]
+    approved = sum(r["state"] == "approved" for r in current)
+    notice = page.inner_text("#counting-notice")
+    assert f"({approved} of {len(current)} current versions are approved)" in notice
     assert page.get_attribute("#counting-switch", "aria-pressed") == "true"
     assert "as_of=2022-Q1" in page.url  # back on the page it was switched on
     page.click("#counting-switch")

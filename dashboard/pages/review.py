@@ -81,7 +81,7 @@ def _states() -> pd.DataFrame:
 @data.kept
 def _report(country: str, quarter: str) -> list[dict]:
     """Each version of a country's quarter (versions.report) with its cover's notes and its
-    warnings (rule, sheet, cell, message, fix, what partners and managers said of each)."""
+    warnings (rule, sheet, cell, message, fix)."""
     reg = registry.get()
     notes = reg.cover_field("notes")
     with data.reading() as con:
@@ -94,9 +94,6 @@ def _report(country: str, quarter: str) -> list[dict]:
         said = dict(con.execute(f"SELECT submission_id, {notes} FROM {reg.cover.id} "
                                 "WHERE country = ? AND quarter = ?", [country, quarter]).fetchall()
                     ) if notes else {}
-    remarks = finding_notes.by_finding()
-    warned["said"] = [finding_notes.summary(remarks.get(finding_notes.Finding.of({**f, "cell": f["at_cell"]}),
-                                                        [])) or "–" for f in warned.to_dict("records")]
     return [{**v, "notes": said.get(v["submission_id"]),
              "findings": warned[warned["submission_id"] == v["submission_id"]].to_dict("records")}
             for v in report]
@@ -203,6 +200,10 @@ def _decisions(decided: list[dict]) -> html.Div:
 def _versions(country: str, quarter: str) -> html.Div:
     """Every version received for the quarter, by organisation, newest first."""
     report = _report(country, quarter)
+    remarks = finding_notes.by_finding()  # read afresh: notes are kept beside the database, not in it
+    for finding in (f for v in report for f in v["findings"]):
+        said = remarks.get(finding_notes.Finding.of({**finding, "cell": finding["at_cell"]}), [])
+        finding["said"] = finding_notes.summary(said) or "–"
     current = {v["reporter"]: v["version"] for v in report}  # oldest first: the last one stays
     return html.Div([html.H3(f"Versions received ({len(report)})"),
                      *(_version(v, country, v["version"] == current[v["reporter"]])
