@@ -51,6 +51,9 @@ def test_report_locks_then_a_correction_is_a_revision(reg, demo_dir, tmp_path):
         ("RO", "2022-Q2", ""): "approved", ("RO", "2022-Q3", ""): "approved"}
     readme = {r["Item"]: r["Value"] for r in sheet(first, "README")}
     assert readme["Revisions"].startswith("None")
+    reviewed = {(r["Country"], r["Quarter"]): r["Review"] for r in sheet(first, "Submissions & data quality")
+                if r["Status"] == "current"}
+    assert reviewed[("GR", "2022-Q3")] == reviewed[("RO", "2022-Q2")] == "approved"
     assert readme["Approved"].startswith("4 of 4 current versions")
     status = mvh("status", "--as-of", "2022-Q3", "--json", db=db).stdout
     assert f"reported to the EU (period {PERIOD})" in status

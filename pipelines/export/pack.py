@@ -447,7 +447,7 @@ def submissions(s: Scope) -> Table:
         f"""
         SELECT s.country AS "Country", s.quarter AS "Quarter", s.version AS "Version",
                c.partner AS "Partner", s.file_name AS "File name",
-               s.submission_id AS "SHA-256", s.received_at AS "Received at",
+               s.submission_id AS "SHA-256", s.received_at AS "Received at", s.reporter,
                CASE WHEN s.submission_id IN (SELECT submission_id FROM current_submissions)
                     THEN 'current' ELSE 'superseded' END AS "Status",
                (SELECT count(*) FROM findings f
@@ -468,9 +468,22 @@ def submissions(s: Scope) -> Table:
     )
     frame = pd.concat([received, missing], ignore_index=True)
     frame.insert(2, "Due", frame["Quarter"].map(s.registry.due_date))
+    if _has_table(s.con, "review"):  # the coordination's review of each current version
+        states = s.con.execute("SELECT country, quarter, organisation, version, state FROM review "
+                               "WHERE version IS NOT NULL").fetchall()
+        reviewed = {(c, q, o, int(v)): state for c, q, o, v, state in states}
+        keys = zip(frame["Country"], frame["Quarter"], frame["reporter"], frame["Version"], strict=True)
+        frame["Review"] = [reviewed.get(key, "") if status == "current" else ""
+                           for key, status in zip(keys, frame["Status"], strict=True)]
+    frame = frame.drop(columns="reporter")
     frame = frame.sort_values(["Quarter", "Country", "Version"], na_position="first")
     return Table("Submissions & data quality", frame.reset_index(drop=True), freeze_columns=2,
                  formats={"Version": "0"})
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    (found,) = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()
+    return bool(found)
 
 
 def revisions(snap: Snapshot) -> Table:
