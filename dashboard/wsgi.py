@@ -3,9 +3,10 @@
 great-expectations state ever crosses a fork."""
 
 from dashboard.app import create_app
-from pipelines import uploads
+from pipelines import notify, uploads
 from pipelines.declaration import registry
 
 app = create_app()
 server = app.server
 uploads.start_drainer(registry.get())
+notify.start(registry.get())

@@ -16,7 +16,7 @@ from rich.console import Console
 # the accounts' stack (werkzeug, limits, DuckDB) is imported by the commands that use it, not by
 # every `mvh` command (pipelines/cli.py)
 users = typer.Typer(help="Manage the dashboard's accounts: add, list, disable, enable, set-password, "
-                         "unlock.", no_args_is_help=True)
+                         "set-email, set-lang, unlock.", no_args_is_help=True)
 console = Console()
 DEMO_USERS = "demo-logins.txt"
 
@@ -55,6 +55,9 @@ def add(
     organisation: Annotated[str | None, typer.Option(
         help="A partner's organisation, as indicators.yaml names it (required where the country "
              "reports per partner organisation).")] = None,
+    email: Annotated[str | None, typer.Option(help="Where the monitor's notices and reminders go.")] = None,
+    lang: Annotated[str | None, typer.Option(
+        help="The language of its e-mail, e.g. bg (default: the country's, else en).")] = None,
 ) -> None:
     """Add an account; the password is asked for (or read from $MVH_PASSWORD)."""
     from pipelines.access import accounts
@@ -62,24 +65,31 @@ def add(
 
     try:
         user = accounts.add(username.lower(), role, _password(), country and country.upper(),
-                            registry.get(), organisation)
+                            registry.get(), organisation, email=email, lang=lang)
     except accounts.AccountError as exc:
         _fail(exc)
-    _done("account_added", user.username, f"{user.role} {user.bound_to}".strip())
+    mail = f"e-mail {user.email} in {accounts.language(user.lang, user.country, registry.get())}"
+    _done("account_added", user.username, ", ".join(filter(None, [
+        f"{user.role} {user.bound_to}".strip(), mail if user.email else None])))
 
 
 @users.command("list")
 def list_() -> None:
-    """List the accounts: role, country, active or not."""
+    """List the accounts: role, country, e-mail and its language, active or not."""
     from rich.table import Table
 
     from pipelines.access import accounts
+    from pipelines.declaration import registry
 
-    table = Table("user", "role", "country", "organisation", "active", "created", "changed")
+    reg = registry.get()
+    table = Table("user", "role", "country", "organisation", "e-mail", "language", "active",
+                  "created (UTC)", "changed (UTC)")
     for u in accounts.users():
+        lang = u["lang"] or f"{accounts.language(None, u['country'], reg)} (default)"
         table.add_row(u["username"], u["role"], u["country"] or "", u["organisation"] or "",
-                      "yes" if u["active"] else "no", u["created_at"], u["changed_at"])
-    console.print(table)
+                      u["mail"] or "", lang, "yes" if u["active"] else "no",
+                      *(u[k][:16].replace("T", " ") for k in ("created_at", "changed_at")))
+    (console if console.is_terminal else Console(width=1000)).print(table)  # piped: no address cut short
 
 
 def _set_active(username: str, active: bool) -> None:
@@ -114,6 +124,33 @@ def set_password(username: Annotated[str, typer.Argument(help="User name.")]) ->
     except accounts.AccountError as exc:
         _fail(exc)
     _done("password_set", username, _unlocked(username))
+
+
+@users.command("set-email")
+def set_email(username: Annotated[str, typer.Argument(help="User name.")],
+              email: Annotated[str, typer.Argument(help='The address; "" for none (no e-mail).')]) -> None:
+    """Set where the monitor's notices and reminders to this account go."""
+    from pipelines.access import accounts
+
+    try:
+        kept = accounts.set_email(username, email)
+    except accounts.AccountError as exc:
+        _fail(exc)
+    _done("email_set", username, kept or "none")
+
+
+@users.command("set-lang")
+def set_lang(username: Annotated[str, typer.Argument(help="User name.")],
+             lang: Annotated[str, typer.Argument(help='A language, e.g. bg; "" for the default.')]) -> None:
+    """Set the language of this account's e-mail."""
+    from pipelines.access import accounts
+    from pipelines.declaration import registry
+
+    try:
+        kept = accounts.set_lang(username, lang, registry.get())
+    except accounts.AccountError as exc:
+        _fail(exc)
+    _done("language_set", username, kept or "default")
 
 
 @users.command("unlock")

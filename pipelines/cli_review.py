@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from pipelines import cli_accounts
+from pipelines import cli_accounts, cli_notify
 
 console = Console()
 Country = Annotated[str, typer.Option(help="Country code, e.g. BG.")]
@@ -93,6 +93,7 @@ def _decide(action: str, country: str, quarter: str, organisation: str | None, r
             console.print(f"{key} v{version}: {now}", highlight=False)
     except approvals.DecisionError as exc:
         _fail(str(exc))
+    cli_notify.send_now(database)
 
 
 def approve(country: Country, quarter: Quarter, organisation: Organisation = None,

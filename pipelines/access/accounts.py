@@ -15,7 +15,9 @@ Passwords are kept as scrypt hashes (werkzeug). The audit table only grows: trig
 UPDATE and DELETE, and no command or page edits it. Each user has a session version: a session
 carries the version it was opened with, and logout, a new password or disabling the account
 raise it, which ends every session opened before. The addresses each account has logged in
-from are kept, and the counters of failed logins (pipelines/access/login_counters.py).
+from are kept, and the counters of failed logins (pipelines/access/login_counters.py). An account
+may have an e-mail address and a language for the monitor's notices (pipelines/notify/), which
+records here each message it sent (mail_sent), so that none goes out twice.
 
 When the data folder cannot be written (read-only, disk full), reading still works through a
 read-only connection, and audit rows that cannot be written are logged instead of failing the
@@ -32,6 +34,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,7 +48,8 @@ if TYPE_CHECKING:
 ROLES = ("partner", "manager", "admin")
 MIN_PASSWORD = 10
 NAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
-SCHEMA_VERSION = 2  # PRAGMA user_version: 1 added users.session_version, 2 users.organisation
+# PRAGMA user_version: 1 added users.session_version, 2 users.organisation, 3 users.email and lang
+SCHEMA_VERSION = 3
 UNWRITABLE = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_FULL", "SQLITE_IOERR")  # not "locked"
 log = logging.getLogger(__name__)
 
@@ -59,7 +63,9 @@ CREATE TABLE IF NOT EXISTS users (
     active INTEGER NOT NULL DEFAULT 1,
     created_at TEXT NOT NULL,
     changed_at TEXT NOT NULL,
-    session_version INTEGER NOT NULL DEFAULT 0
+    session_version INTEGER NOT NULL DEFAULT 0,
+    email TEXT,                           -- where the monitor's notices go (none: no mail)
+    lang TEXT                             -- their language (none: the country's, else en)
 );
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -86,6 +92,13 @@ CREATE TABLE IF NOT EXISTS login_counters (   -- failed logins in a time window,
     expires REAL NOT NULL                     -- seconds since the epoch
 );
 CREATE INDEX IF NOT EXISTS login_counters_expiry ON login_counters (expires);
+CREATE TABLE IF NOT EXISTS mail_sent (        -- each notice e-mailed (pipelines/notify), never twice
+    key TEXT PRIMARY KEY,                     -- the event and the recipient, e.g. due:BG:2023-Q4:ana
+    recipient TEXT NOT NULL,                  -- the address it went to
+    subject TEXT NOT NULL,
+    claimed_at TEXT NOT NULL,                 -- when a sender took it (UTC): no other one sends it
+    at TEXT                                   -- when the server accepted it (UTC); NULL while sending
+);
 """
 
 
@@ -100,6 +113,8 @@ class User:
     country: str | None
     organisation: str | None = None
     active: bool = True
+    email: str | None = None
+    lang: str | None = None  # the language of their e-mail, if not their country's (language())
     session: int = field(default=0, compare=False)  # the session version
 
     def has(self, role: str) -> bool:
@@ -193,6 +208,9 @@ def _migrate(con: sqlite3.Connection) -> None:
         con.execute("ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0")
     if "organisation" not in columns:
         con.execute("ALTER TABLE users ADD COLUMN organisation TEXT")
+    for added in ("email TEXT", "lang TEXT"):
+        if added.split()[0] not in columns:
+            con.execute(f"ALTER TABLE users ADD COLUMN {added}")
     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     con.execute("COMMIT")
 
@@ -238,9 +256,35 @@ def _organisation(role: str, country: str | None, organisation: str | None,
     return named[organisation.strip().casefold()]
 
 
+def _checked_email(email: str | None) -> str | None:
+    """A plausible address as typed (one @, a dot in the domain, no name around it), or None for
+    none; refused otherwise."""
+    email = (email or "").strip()
+    if not email:
+        return None
+    address = parseaddr(email)[1]
+    local, _, domain = address.rpartition("@")
+    if address != email or not local or "@" in local or "." not in domain.strip("."):
+        raise AccountError(f"{email!r} is not an e-mail address: write it as name@example.org.")
+    return email
+
+
+def _checked_lang(lang: str | None, registry: Registry) -> str | None:
+    lang = (lang or "").strip().lower() or None
+    if lang and lang not in registry.languages:
+        raise AccountError(f"Unknown language {lang!r}: use one of {', '.join(registry.languages)}.")
+    return lang
+
+
+def language(lang: str | None, country: str | None, registry: Registry) -> str:
+    """The language a user is written to in: their own, else their country's, else English."""
+    return lang or next((c.language for c in registry.countries if c.code == country), "en")
+
+
 def add(username: str, role: str, password: str, country: str | None, registry: Registry,
-        organisation: str | None = None) -> User:
-    """Add an account: a partner's country (and organisation) must be the project's."""
+        organisation: str | None = None, *, email: str | None = None, lang: str | None = None) -> User:
+    """Add an account: a partner's country (and organisation) must be the project's; an e-mail
+    address and a language are optional."""
     countries = tuple(c.code for c in registry.countries)
     if not NAME.match(username):
         raise AccountError(f"{username!r} is not a valid user name: use 2-64 lower-case letters, "
@@ -252,15 +296,16 @@ def add(username: str, role: str, password: str, country: str | None, registry: 
     if role != "partner" and country:
         raise AccountError("Only partners are bound to a country: leave out --country.")
     organisation = _organisation(role, country, organisation, registry)
+    email, lang = _checked_email(email), _checked_lang(lang, registry)
     hashed = _checked_password(password)
     with connect() as con:
         if con.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
             raise AccountError(f"{username} exists already: use `mvh users set-password` or "
                                "`mvh users enable`.")
         con.execute("INSERT INTO users (username, role, country, organisation, password_hash, active, "
-                    "created_at, changed_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
-                    [username, role, country, organisation, hashed, _now(), _now()])
-    return User(username, role, country, organisation)
+                    "created_at, changed_at, email, lang) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+                    [username, role, country, organisation, hashed, _now(), _now(), email, lang])
+    return User(username, role, country, organisation, email=email, lang=lang)
 
 
 def _change(username: str, sql: str, *params) -> None:
@@ -283,6 +328,20 @@ def set_active(username: str, active: bool) -> None:
             int(active))
 
 
+def set_email(username: str, email: str | None) -> str | None:
+    """A user's e-mail address (empty: none, so no mail); returns it as kept."""
+    email = _checked_email(email)
+    _change(username, "email = ?", email)
+    return email
+
+
+def set_lang(username: str, lang: str | None, registry: Registry) -> str | None:
+    """The language of a user's e-mail (empty: their country's again); returns it as kept."""
+    lang = _checked_lang(lang, registry)
+    _change(username, "lang = ?", lang)
+    return lang
+
+
 def end_sessions(username: str) -> None:
     """End every session of a user (at logout): the version their sessions carry is stale now."""
     with logged_on_failure(f"The end of {username}'s sessions"), connect() as con:
@@ -291,20 +350,32 @@ def end_sessions(username: str) -> None:
 
 
 def users() -> list[dict]:
+    """Every account; its e-mail address as `mail` (`email` is the id of a field of the cover,
+    which no code names)."""
     with connect() as con:
         con.row_factory = sqlite3.Row
-        rows = con.execute("SELECT username, role, country, organisation, active, created_at, "
-                           "changed_at FROM users ORDER BY role DESC, username").fetchall()
+        rows = con.execute("SELECT username, role, country, organisation, email AS mail, lang, active, "
+                           "created_at, changed_at FROM users ORDER BY role DESC, username").fetchall()
     return [dict(r) for r in rows]
 
 
+SELECT_USER = ("SELECT username, role, country, organisation, session_version, password_hash, email, lang "
+               "FROM users")  # a row for _user()
+
+
 def _active(con: sqlite3.Connection, username: str) -> tuple | None:
-    return con.execute("SELECT username, role, country, organisation, session_version, password_hash "
-                       "FROM users WHERE username = ? AND active", [username]).fetchone()
+    return con.execute(f"{SELECT_USER} WHERE username = ? AND active", [username]).fetchone()
 
 
 def _user(row: tuple) -> User:
-    return User(row[0], row[1], row[2], row[3], session=row[4])
+    return User(row[0], row[1], row[2], row[3], email=row[6], lang=row[7], session=row[4])
+
+
+def reachable(database: Path | str | None = None) -> list[User]:
+    """The active users with an e-mail address: whom the monitor may write to."""
+    with connect(database) as con:
+        rows = con.execute(f"{SELECT_USER} WHERE active AND email IS NOT NULL ORDER BY username").fetchall()
+    return [_user(row) for row in rows]
 
 
 def get(username: str) -> User | None:
@@ -347,9 +418,11 @@ def is_known_address(username: str, address: str | None) -> bool:
 
 
 def record(action: str, actor: str, target: str | None = None, address: str | None = None,
-           detail: str | None = None) -> None:
-    """Append a row to the audit trail (logged instead when it cannot be written)."""
-    with logged_on_failure(f"The audit row {action} by {actor[:128]!r} on {target!r}"), connect() as con:
+           detail: str | None = None, database: Path | str | None = None) -> None:
+    """Append a row to the audit trail beside a database (default: this one); logged instead when
+    it cannot be written."""
+    with (logged_on_failure(f"The audit row {action} by {actor[:128]!r} on {target!r}"),
+          connect(database) as con):
         con.execute("INSERT INTO audit (at, actor, action, target, address, detail) "
                     "VALUES (?, ?, ?, ?, ?, ?)", [_now(), actor[:128], action, target, address, detail])
 

@@ -31,6 +31,15 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Reminders(Strict):
+    """When partners are e-mailed about a quarter's workbook none of them has sent
+    (pipelines/notify): a reminder this many days before it is due, then an overdue notice every
+    so many days after."""
+
+    days_before_due: int = Field(default=7, ge=0)
+    overdue_every_days: int = Field(default=7, ge=1)
+
+
 class Project(Strict):
     name: str
     acronym: str
@@ -40,6 +49,7 @@ class Project(Strict):
     end: dt.date
     reporting: Literal["quarterly"]
     due_days_after_quarter: int = Field(ge=0)
+    reminders: Reminders = Reminders()
     template_version: str
     known_template_versions: list[str]
 
