@@ -23,6 +23,7 @@ import functools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from pipelines.access import accounts, approvals
 from pipelines.access.approvals import Key
@@ -47,7 +48,7 @@ class Mail:
 
 
 def due(con, registry: Registry, people: list[accounts.User], today: dt.date,
-        database=None) -> list[Mail]:
+        database: Path | str | None = None) -> list[Mail]:
     """Every message due on a day, sent or not: the events' of the last days, the reminders and
     overdue notices of the keys without a workbook, and the week's digest."""
     versions = approvals.current(con)
@@ -112,7 +113,7 @@ def _warnings(warned: list[tuple], registry: Registry, lang: str) -> list[str]:
 
 
 def _decided(registry: Registry, people: list[accounts.User], keys: list[Key], since: dt.date,
-             today: dt.date, database) -> Iterator[Mail]:
+             today: dt.date, database: Path | str | None) -> Iterator[Mail]:
     """A notice per approval or return taken in the window, with its reason or comment."""
     for d in approvals.decisions(keys, database):
         kind, key = approvals.ACTIONS[d["action"]], d["key"]
@@ -162,7 +163,7 @@ def _reminders(registry: Registry, people: list[accounts.User], missing: list[Ke
 
 
 def _digests(con, registry: Registry, people: list[accounts.User], missing: list[Key], today: dt.date,
-             database) -> Iterator[Mail]:
+             database: Path | str | None) -> Iterator[Mail]:
     """The week's digest to each manager and admin: late workbooks and the review queue."""
     late = [k for k in missing if registry.due_date(k.quarter) < today]
     queue = _queue(con, registry, database)
@@ -175,7 +176,7 @@ def _digests(con, registry: Registry, people: list[accounts.User], missing: list
                     functools.partial(_digest, late, queue, registry), week=stamp, today=today.isoformat())
 
 
-def _queue(con, registry: Registry, database) -> list[tuple[Key, int, str]]:
+def _queue(con, registry: Registry, database: Path | str | None) -> list[tuple[Key, int, str]]:
     """The keys waiting for a decision with their current version and its arrival, oldest first."""
     received = {Key(c, q, r): str(at)[:16] for c, q, r, at in con.execute(
         "SELECT country, quarter, reporter, received_at FROM current_submissions").fetchall()}
