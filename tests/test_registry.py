@@ -87,3 +87,42 @@ def test_an_unknown_code_list_is_named(tmp_path):
 def test_a_wrong_measure_names_the_allowed_values(tmp_path):
     error = broken(tmp_path, lambda d: d["kpis"][0].update(measure="stocks"))
     assert "kpis.0.measure" in str(error) and "'stock'" in str(error)
+
+
+def contrast(colour: str, background: str = "#ffffff") -> float:
+    """The WCAG 2 contrast ratio of two sRGB colours written #rrggbb."""
+    def luminance(hex_colour: str) -> float:
+        channels = [int(hex_colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    light, dark = sorted([luminance(colour), luminance(background)], reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_every_status_colour_reads_as_text_on_its_badge(reg):
+    assert contrast("#b7791f") == pytest.approx(3.64, abs=0.01)  # the amber that did not
+    ratios = {name: contrast(style.colour) for name, style in reg.status_rule.statuses.items()}
+    assert set(ratios) == {"achieved", "on_track", "at_risk", "off_track", "no_target"}
+    assert all(ratio >= 4.5 for ratio in ratios.values()), ratios  # WCAG AA, normal text
+
+
+def test_reporting_periods_are_quarters_of_the_project(reg, tmp_path):
+    assert [(p.name, p.first, p.last) for p in reg.export.reporting_periods] == [
+        ("Interim report", "2021-Q4", "2022-Q4"), ("Final report", "2021-Q4", "2023-Q4")]
+    error = str(broken(tmp_path, lambda d: d["export"]["reporting_periods"].append(
+        {"name": "Late", "first": "2023-Q4", "last": "2024-Q1"})))
+    assert "export.reporting_periods.2.last: '2024-Q1' is not a quarter of the project" in error
+    error = str(broken(tmp_path, lambda d: d["export"]["reporting_periods"].append(
+        {"name": "Backwards", "first": "2023-Q2", "last": "2022-Q4"})))
+    assert "export.reporting_periods.2: it ends (2022-Q4) before it starts (2023-Q2)" in error
+
+
+def test_one_off_figures_name_codes_of_the_flow_s_sheet(reg, tmp_path):
+    assert reg.kpi("migrants_reached").one_off == {"channel": ["council_territory"]}
+
+    def change(d):
+        next(k for k in d["kpis"] if k["id"] == "migrants_reached")["one_off"] = {"channel": ["posters"]}
+    assert "kpis.migrants_reached.one_off.channel: not a coded field" in str(broken(tmp_path, change))
+    error = broken(tmp_path, lambda d: d["kpis"][0].update(one_off={"level": ["local"]}))
+    assert "kpis.councils_established.one_off: only a flow" in str(error)

@@ -158,6 +158,9 @@ class Kpi(Strict):
     trajectory: dict[str, float]
     disaggregations: list[str]
     amif: dict[str, list[AmifRef]] = {}  # the EU indicators it maps to, by framework
+    # a flow's figures reported once, not a pace that recurs: rows of its sheet whose coded field
+    # has one of these codes, {field: [codes]} (e.g. the migrants in a council's territory)
+    one_off: dict[str, list[str]] = {}
 
 
 class SheetField(Strict):
@@ -243,12 +246,22 @@ class ExportSheet(Strict):
     per_country: bool = False
 
 
+class ReportingPeriod(Strict):
+    """A period the grant reports on (e.g. the interim report), offered on the EU export page."""
+
+    name: str
+    first: str
+    last: str
+
+
 class Export(Strict):
     """The EU export pack. `framework` names the indicators' sheet ("AMIF indicators"); `sheets`
-    are its detail sheets, by default every entity sheet and then every flow KPI's sheet."""
+    are its detail sheets, by default every entity sheet and then every flow KPI's sheet;
+    `reporting_periods` the grant's reporting periods, first and last quarter of each."""
 
     framework: str = "AMIF"
     sheets: list[ExportSheet] | None = None
+    reporting_periods: list[ReportingPeriod] = []
 
 
 class Template(Strict):
@@ -405,6 +418,7 @@ class Registry(Strict):
             for q in kpi.trajectory:
                 if q not in valid_quarters:
                     problems.append(f"{where}.trajectory: {q!r} is outside the project period")
+            problems += self._one_off_problems(kpi)
             if kpi.target is not None:
                 shares = sum(c.targets.get(kpi.id, 0) for c in self.countries)
                 if not math.isclose(shares, kpi.target):
@@ -430,10 +444,38 @@ class Registry(Strict):
         for i, shown in enumerate(self.export.sheets or []):
             if shown.sheet not in sheet_ids:
                 problems.append(f"export.sheets.{i}.sheet: {shown.sheet!r} is not a template sheet")
+        problems += self._period_problems()
         problems += self._register_problems(fields)
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _one_off_problems(self, kpi: Kpi) -> list[str]:
+        """A KPI's one-off figures are rows of its flow's sheet picked by coded values."""
+        if kpi.one_off and not kpi.source.sheet:
+            return [f"kpis.{kpi.id}.one_off: only a flow (source.sheet) has one-off figures"]
+        problems = []
+        sheet = next((s for s in self.all_sheets if s.id == kpi.source.sheet), None)
+        for name, codes in kpi.one_off.items():
+            field = next((f for f in sheet.fields if f.id == name), None) if sheet else None
+            known = self.code_lists.get(field.choices or "", {}) if field else {}
+            if field is None or field.type != "choice" or not set(codes) <= set(known):
+                problems.append(f"kpis.{kpi.id}.one_off.{name}: not a coded field of sheet "
+                                f"{kpi.source.sheet}, or codes not in its code list")
+        return problems
+
+    def _period_problems(self) -> list[str]:
+        """Each reporting period runs from a project quarter to the same or a later one."""
+        problems = []
+        for i, period in enumerate(self.export.reporting_periods):
+            where = f"export.reporting_periods.{i}"
+            for end in ("first", "last"):
+                if getattr(period, end) not in self.quarters:
+                    problems.append(f"{where}.{end}: {getattr(period, end)!r} is not a quarter of the "
+                                    f"project ({self.quarters[0]} to {self.quarters[-1]})")
+            if period.first > period.last:
+                problems.append(f"{where}: it ends ({period.last}) before it starts ({period.first})")
+        return problems
 
     def _cover_problems(self) -> list[str]:
         forms = [s.id for s in self.template.sheets if s.layout == "form"]
