@@ -22,7 +22,7 @@ from openpyxl.utils import column_index_from_string
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from pipelines.declaration.registry import Registry
-from pipelines.intake import container, messages
+from pipelines.intake import container, messages, ods
 from pipelines.intake.findings import Finding
 
 FILL = {"error": PatternFill("solid", fgColor="F8B4B4"), "warning": PatternFill("solid", fgColor="FCE7A2")}
@@ -36,6 +36,11 @@ MERGE = re.compile(rb'<mergeCell ref="([A-Z]+)([0-9]+):([A-Z]+)([0-9]+)"')
 def affordable(source: Path) -> bool:
     """Whether the workbook can be marked in bounded time and memory (see the module's text)."""
     data = source.read_bytes()
+    if ods.is_ods(data):  # converted in the sandbox by `write`: bounded by its one content part
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            content = archive.NameToInfo.get("content.xml")
+            return not container.zip_refusals(archive, container.MAX_UNPACKED_BYTES) \
+                and content is not None and content.file_size <= MAX_SHEET_XML
     if container.check(data):
         return False
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -58,8 +63,10 @@ def ui(key: str, lang: str) -> str:
 
 
 def write(source: Path, target: Path, found: list[Finding], lang: str, registry: Registry) -> Path:
-    """Save `source` as `target` with the findings marked; return `target`."""
-    wb = load_workbook(source)
+    """Save `source` as `target` with the findings marked; return `target` (an .xlsx, also for
+    an .ods source)."""
+    data = source.read_bytes()
+    wb = load_workbook(io.BytesIO(ods.as_xlsx(data)[0] if ods.is_ods(data) else data))
     sheet = wb.create_sheet(ui("ui_findings", lang)[:31], 0)
     headers = ui("ui_columns", lang).split("|")
     sheet.append(headers)

@@ -43,6 +43,7 @@ class ReadBook:
     sheets: dict[str, SheetData] = field(default_factory=dict)
     findings: list[F.Finding] = field(default_factory=list)
     cover_id: str = ""  # the id of the declaration's cover sheet, once it is read
+    converted: bytes = b""  # the .xlsx standing for an .ods file (pipelines/intake/ods.py)
 
     @property
     def cover(self) -> dict:

@@ -88,6 +88,13 @@ def _check_entries(archive: zipfile.ZipFile, max_unpacked: int) -> list[F.Findin
     content_types = archive.read("[Content_Types].xml")
     if "xl/vbaProject.bin" in names or b"macroEnabled" in content_types:
         return [F.error("macros")]
+    return zip_refusals(archive, max_unpacked)
+
+
+def zip_refusals(archive: zipfile.ZipFile, max_unpacked: int) -> list[F.Finding]:
+    """What any zip of a spreadsheet (.xlsx or .ods) is refused for: a bomb, too many entries,
+    an entry that lies about its size or carries XML declarations."""
+    entries = archive.infolist()
     unpacked = sum(e.file_size for e in entries)
     bomb = any(e.file_size > 1_000_000 and e.file_size > MAX_RATIO * max(e.compress_size, 1)
                for e in entries)

@@ -45,7 +45,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from pipelines.declaration.registry import Registry, Sheet, SheetField
 from pipelines.declaration.template import LISTS_SHEET, STAMP_SHEET
-from pipelines.intake import container
+from pipelines.intake import container, ods
 from pipelines.intake import findings as F
 from pipelines.intake.book import ReadBook, SheetData
 
@@ -94,7 +94,11 @@ def read(path: Path | str, registry: Registry, data: bytes | None = None) -> Rea
     path = Path(path)
     data = path.read_bytes() if data is None else data
     book = ReadBook(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
-    book.findings.extend(container.check(data))
+    if ods.is_ods(data):  # read as the .xlsx it stands for; its own bytes stay its identity
+        data, refused = ods.as_xlsx(data)
+        book.converted = data
+        book.findings.extend(refused)
+    book.findings.extend(container.check(data) if not book.findings else [])
     if book.findings:
         return book
     try:

@@ -28,7 +28,7 @@ from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
 from pipelines.declaration.registry import Registry
-from pipelines.intake import container, read, register_scan
+from pipelines.intake import container, ods, read, register_scan
 from pipelines.intake import findings as F
 
 SUFFIXES = (".csv", ".parquet")  # always registers; an .xlsx is one when its name says so
@@ -99,7 +99,7 @@ def read_file(path: Path, registry: Registry, data: bytes | None = None) -> Regi
     elif len(data) > MAX_BYTES:
         reg.findings.append(F.error("register_too_large", sheet=path.name, size=f"{len(data) / 2**20:,.1f}",
                                     limit=f"{MAX_BYTES / 2**20:,.0f}"))
-    elif reg.kind == "xlsx":
+    elif reg.kind in ("xlsx", "ods"):
         _read_xlsx(reg, data, registry, limit)
     else:
         try:
@@ -134,8 +134,12 @@ def _read_columns(reg: Register, src: register_scan.Source, registry: Registry, 
 
 
 def _read_xlsx(reg: Register, data: bytes, registry: Registry, limit: int) -> None:
-    """A register workbook: its register sheet (by label) or else its first sheet."""
-    reg.findings.extend(container.check(data, MAX_BYTES, MAX_XLSX_UNPACKED))
+    """A register workbook (.xlsx, or .ods read as the .xlsx it stands for): its register sheet
+    (by label) or else its first sheet."""
+    if ods.is_ods(data):
+        data, refused = ods.as_xlsx(data, MAX_XLSX_UNPACKED)
+        reg.findings.extend(refused)
+    reg.findings.extend(container.check(data, MAX_BYTES, MAX_XLSX_UNPACKED) if not reg.findings else [])
     if reg.findings:
         return
     sheet = registry.participant_register.sheet

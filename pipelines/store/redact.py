@@ -15,7 +15,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from pipelines.intake import container
+from pipelines.intake import container, ods
 
 SHARED_CELL = re.compile(rb'<c [^>]*t="s"[^>]*>\s*<v>(\d+)</v>')
 SHARED_ITEM = re.compile(rb"<si>.*?</si>|<si/>", re.DOTALL)
@@ -33,7 +33,10 @@ def keep(source: Path, target: Path, register_sheet: str | None) -> None:
 
 
 def without_sheet(data: bytes, sheet_name: str) -> bytes:
-    """The workbook's bytes with one sheet emptied and the shared strings only it used blanked."""
+    """The workbook's bytes with one sheet emptied and the shared strings only it used blanked;
+    an .ods is kept as the .xlsx it was read as (pipelines/intake/ods.py), without that sheet."""
+    if ods.is_ods(data):
+        data, _refused = ods.as_xlsx(data)  # it was read, so it converts
     with zipfile.ZipFile(io.BytesIO(data)) as source:
         parts = container.sheet_parts(source)
         target = parts[sheet_name]
