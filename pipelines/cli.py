@@ -68,18 +68,50 @@ def template(
     quarter: Annotated[str, typer.Option(help="Quarter, e.g. 2022-Q3.")],
     lang: Annotated[str | None, typer.Option(help="Language (default: the country's).")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write.")] = None,
+    organisation: Annotated[str | None, typer.Option(
+        help="The partner organisation, where the country reports per organisation.")] = None,
+    blank: Annotated[bool, typer.Option(
+        "--blank", help="An empty template, even where the database has earlier reports.")] = False,
+    database: DbOption = None,
 ) -> None:
-    """Write the blank quarterly workbook for a country and quarter."""
-    from pipelines.declaration.template import write
+    """Write the quarterly workbook for a country and quarter: with the country's councils and
+    authorities as last reported when there is a database (update them, don't retype them),
+    blank with --blank or without one."""
+    from pipelines.declaration import template as workbook
 
     reg = _registry()
     output = output or Path(f"MVH_{country.upper()}_{quarter}.xlsx")
     try:
-        write(reg, country.upper(), quarter.upper(), output, lang)
+        wb = workbook.build(reg, country.upper(), quarter.upper(), lang)
+        carried = {} if blank else _carried(reg, country.upper(), quarter.upper(), organisation, database)
+        workbook.fill(wb, reg, lang or reg.country(country.upper()).language, {}, carried)
     except (KeyError, ValueError) as exc:
         console.print(f"[red]{exc.args[0]}[/red]")
         raise typer.Exit(2) from None
-    console.print(f"wrote {output}")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(output)
+    rows = ", ".join(f"{reg.sheet(s).label('en').lower()}: {len(r)}" for s, r in carried.items() if r)
+    console.print(f"wrote {output}" + (f", carrying {rows} as last reported" if rows else ""),
+                  highlight=False)
+
+
+def _carried(reg, country: str, quarter: str, organisation: str | None, database: Path | None) -> dict:
+    """The councils and authorities a template starts with (pipelines/marts/carried.py); none
+    without a database."""
+    from pipelines.marts import carried
+
+    if not db.path(database).exists():
+        return {}
+    partners = reg.country(country).partners  # the cover's partner unless one is named
+    named = [p for p in partners if p.casefold() == (organisation or partners[0]).strip().casefold()]
+    if not named:
+        raise ValueError(f"{organisation!r} is not a partner of {country}: one of {', '.join(partners)}")
+    reporter = reg.reporter(country, named[0])
+    con = db.connect(database)
+    try:
+        return carried.entities(con, reg, country, quarter, reporter)
+    finally:
+        con.close()
 
 
 @app.command("demo-data")

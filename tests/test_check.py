@@ -62,6 +62,17 @@ def test_the_annotated_workbook_marks_the_cells(reg, demo_dir, tmp_path):
     assert "11" in activities["G3"].comment.text or "23" in activities["G3"].comment.text
     assert activities["G4"].comment is None or "MVH" not in activities["G4"].comment.author
     assert wb["Съвети"]["J3"].comment is not None
+    # a total that does not add up: its parts are marked too (women H3, men I3, other J3)
+    assert [activities[c].fill.fgColor.rgb[-6:] for c in ("H3", "I3", "J3")] == ["F8B4B4"] * 3
+    assert activities["K3"].comment is None  # an age bracket: not a part of this sum
+
+
+def test_a_marked_copy_sent_back_is_read_without_its_findings_sheet(reg, demo_dir, tmp_path):
+    bad = planted(reg, demo_dir, tmp_path)
+    marked = check.check(bad, reg, tmp_path / "none.duckdb", annotated=tmp_path / "marked.xlsx").annotated
+    again = check.check(marked, reg, tmp_path / "none.duckdb", annotated=tmp_path / "again.xlsx")
+    found = sorted((f.rule, f.cell) for f in again.findings)
+    assert found == [("allowed", "D4"), ("min", "J3"), ("sum", "G3")]  # no ignored_sheet warning
 
 
 def test_a_good_workbook_gets_an_empty_findings_sheet(reg, demo_dir, tmp_path):

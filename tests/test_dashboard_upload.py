@@ -59,14 +59,21 @@ def test_the_same_file_dropped_twice_is_checked_twice(page, dashboard_url, demo_
                            timeout=60_000)
 
 
-def test_the_blank_template_downloads(page, dashboard_url, reg, tmp_path):
+def test_the_template_downloads_prefilled_or_blank(page, dashboard_url, reg, tmp_path):
+    """Austria's last quarter starts with its council as last reported; blank on request."""
     open_upload(page, dashboard_url)
-    with page.expect_download() as info:
-        page.click("#upload-template-button")
-    path = tmp_path / info.value.suggested_filename
-    info.value.save_as(path)
-    assert info.value.suggested_filename == f"MVH_AT_{reg.quarters[-1]}.xlsx"
-    assert reg.sheet("cover").label("de") in load_workbook(path).sheetnames
+    councils = reg.sheet("councils").label("de")
+    for blank in (False, True):
+        if blank:
+            page.check("#upload-template-blank input[value=blank]")
+        with page.expect_download() as info:
+            page.click("#upload-template-button")
+        path = tmp_path / f"{blank}.xlsx"
+        info.value.save_as(path)
+        assert info.value.suggested_filename == f"MVH_AT_{reg.quarters[-1]}.xlsx"
+        wb = load_workbook(path)
+        assert reg.sheet("cover").label("de") in wb.sheetnames
+        assert wb[councils]["A3"].value == (None if blank else "AT-C1")
 
 
 @pytest.fixture(scope="module")

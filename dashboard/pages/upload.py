@@ -20,19 +20,22 @@ import dash
 import flask
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
-from dashboard import auth, ui
+from dashboard import auth, data, ui
 from dashboard.ui import status_badge
 from pipelines import check, ingest, uploads
 from pipelines.declaration import registry, template
 from pipelines.ingest import ANNOTATED_SUFFIX
 from pipelines.intake import container
 from pipelines.intake.findings import Finding
+from pipelines.marts import carried
+from pipelines.store import db
 
 dash.register_page(__name__, path="/upload", name="Upload", title="Upload", order=9,
                    access="partner")
 
 MAX_UPLOAD_MB = container.MAX_FILE_BYTES // container.MB
 SUBMIT, CHECK = "submit", "check"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 log = logging.getLogger(__name__)
 STORAGE_FAILED = ("The server cannot store files at the moment (its storage is full or read-only). "
                   "{filename} is kept if it could be and will be loaded once the storage is fixed; "
@@ -74,7 +77,10 @@ def layout(**_query) -> html.Div:
             dcc.Download(id="upload-annotated-download"),
         ], className="panel"),
         html.Section([
-            html.H2("Download a blank template"),
+            html.H2("Download the template"),
+            html.P("The template of a quarter starts with your councils and authorities as you last "
+                   "reported them: update them (status, members) rather than typing them again, and "
+                   "fill in the quarter's activities and outreach.", className="muted"),
             html.Div([
                 html.Label(["Country", dcc.Dropdown(
                     id="upload-template-country", value=countries[0].code if countries else None,
@@ -88,6 +94,8 @@ def layout(**_query) -> html.Div:
                     id="upload-template-lang", clearable=False, value="",
                     options=[{"label": "the country's own", "value": ""}, *languages])],
                     className="picker-label"),
+                dcc.Checklist(id="upload-template-blank", className="radio", value=[],
+                              options=[{"label": "Blank (nothing carried over)", "value": "blank"}]),
                 html.Button("Download template", id="upload-template-button", className="download"),
             ], className="controls"),
             dcc.Download(id="upload-template-download"),
@@ -242,13 +250,25 @@ def _download_annotated(_clicks):
 
 @callback(Output("upload-template-download", "data"), Input("upload-template-button", "n_clicks"),
           State("upload-template-country", "value"), State("upload-template-quarter", "value"),
-          State("upload-template-lang", "value"), prevent_initial_call=True)
-def _download_template(_clicks, country: str, quarter: str, lang: str):
+          State("upload-template-lang", "value"), State("upload-template-blank", "value"),
+          prevent_initial_call=True)
+def _download_template(_clicks, country: str, quarter: str, lang: str, blank: list | None):
+    """The template, with the councils and authorities of the country (of the partner's own
+    organisation, where the country reports per organisation) as last reported unless blank."""
     user, reg = auth.current(), registry.get()
     offered = country in [c.code for c in reg.countries] and quarter in reg.quarters \
         and lang in ("", None, *reg.languages)  # only values the page's own lists offer
     if user is None or not offered or not user.may_upload_for(country):
         return no_update
+    wb = template.build(reg, country, quarter, lang or None)
+    if not blank:
+        reporter = reg.reporter(country, user.organisation or reg.country(country).partners[0])
+        try:
+            with data.reading() as con:
+                rows = carried.entities(con, reg, country, quarter, reporter)
+        except db.NoDatabase:
+            rows = {}
+        template.fill(wb, reg, lang or reg.country(country).language, {}, rows)
     buffer = io.BytesIO()
-    template.build(reg, country, quarter, lang or None).save(buffer)
-    return dcc.send_bytes(buffer.getvalue(), f"MVH_{country}_{quarter}.xlsx")
+    wb.save(buffer)
+    return dcc.send_bytes(buffer.getvalue(), f"MVH_{country}_{quarter}.xlsx", type=XLSX)

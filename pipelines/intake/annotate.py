@@ -22,6 +22,7 @@ from openpyxl.utils import column_index_from_string
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from pipelines.declaration.registry import Registry
+from pipelines.declaration.template import HEADER_ROW
 from pipelines.intake import container, messages, ods
 from pipelines.intake.findings import Finding
 
@@ -62,6 +63,11 @@ def ui(key: str, lang: str) -> str:
     return messages.render(key, lang)[0]
 
 
+def findings_titles() -> list[str]:
+    """The findings sheet's name in every language (the reader passes over it in a marked copy)."""
+    return [title[:31] for title in messages.catalogue()["ui_findings"]["message"].values()]
+
+
 def write(source: Path, target: Path, found: list[Finding], lang: str, registry: Registry) -> Path:
     """Save `source` as `target` with the findings marked; return `target` (an .xlsx, also for
     an .ods source)."""
@@ -82,7 +88,8 @@ def write(source: Path, target: Path, found: list[Finding], lang: str, registry:
             link = sheet.cell(row=row, column=3)
             link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{finding.sheet}'!{finding.cell}")
             link.font = Font(color="0563C1", underline="single")
-            _mark(wb[finding.sheet][finding.cell], finding, f"{message}\n{fix}")
+            for cell in [finding.cell, *_parts(wb[finding.sheet], finding, registry)]:
+                _mark(wb[finding.sheet][cell], finding, f"{message}\n{fix}")
     if not found:
         sheet.append([ui("ui_none", lang)])
     for column, width in zip("ABCDEF", (10, 18, 8, 18, 60, 60), strict=True):
@@ -97,6 +104,21 @@ def write(source: Path, target: Path, found: list[Finding], lang: str, registry:
     target.parent.mkdir(parents=True, exist_ok=True)
     wb.save(target)
     return target
+
+
+def _parts(ws, finding: Finding, registry: Registry) -> list[str]:
+    """The cells of the parts a total does not add up to (a `sum` finding names the total's
+    cell): found by their column headers, in any language, on the total's row."""
+    params = dict(finding.params)
+    if finding.rule != "sum" or not params.get("parts") or not finding.sheet_id:
+        return []
+    from pipelines.intake.read import _field_index, normalise
+
+    index = _field_index(registry.sheet(finding.sheet_id), registry)
+    row = "".join(c for c in finding.cell if c.isdigit())
+    wanted = set(params["parts"].split(","))
+    return [f"{cell.column_letter}{row}" for cell in ws[HEADER_ROW]
+            if cell.value is not None and getattr(index.get(normalise(cell.value)), "id", None) in wanted]
 
 
 def _mark(cell, finding: Finding, text: str) -> None:

@@ -198,8 +198,12 @@ def _read_register_sheet(wb: Sheets, names: dict[str, str], found_names: dict[st
 
 
 def _ignored_sheets(all_names: list[str], used: dict, registry: Registry) -> list[F.Finding]:
-    """Sheets neither read nor the template's own (instructions, stamp, lists): a warning each."""
-    own = {normalise(n) for n in (STAMP_SHEET, LISTS_SHEET, *registry.template.instructions_title.values())}
+    """Sheets neither read nor the template's own (instructions, stamp, lists) nor the findings
+    sheet of a marked copy sent back after fixing: a warning each."""
+    from pipelines.intake.annotate import findings_titles
+
+    own = {normalise(n) for n in (STAMP_SHEET, LISTS_SHEET, *registry.template.instructions_title.values(),
+                                  *findings_titles())}
     return [F.warning("ignored_sheet", value=name) for name in all_names
             if name not in used and normalise(name) not in own]
 
