@@ -98,6 +98,7 @@ def test_a_manager_returns_a_correction_and_approves_another_quarter(laptop, rev
     assert (returned["state"], returned["decided_actor"], returned["decided_reason"]) == (
         "returned", "manager", "The campaign's audience needs its source")
     assert "returned — by manager on" in page.inner_text("#review-keys")
+    assert page.inner_text("#review-mail").startswith("E-mail is not configured")  # no SMTP in tests
     # returned: it may still be approved (the partner's explanation sufficed), not returned again
     assert page.is_visible("#review-approve") and page.is_hidden("#review-return")
     assert "Romania (RO) 2022-Q3" not in page.inner_text("#review-queue")

@@ -16,6 +16,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from dashboard import auth, data, ui
+from pipelines import notify
 from pipelines.access import approvals, finding_notes
 from pipelines.declaration import registry
 from pipelines.marts import versions
@@ -61,7 +62,15 @@ def layout(country: str | None = None, quarter: str | None = None, **_query) -> 
             "its history.", className="muted"), id="review-view", className="panel"),
         html.Section([html.H2("Waiting for a decision"), html.Div(_queue(states), id="review-queue")],
                      className="panel"),
+        _mail(),
     ], className="review")
+
+
+def _mail() -> html.P:
+    """Whether partners are told of the decisions by e-mail (pipelines/notify)."""
+    sent, sentence = notify.configured()
+    return html.P(("Partners are told of each decision by e-mail, in their language. " if sent else "")
+                  + sentence, className="muted" if sent else "note", id="review-mail")
 
 
 def _states() -> pd.DataFrame:
@@ -337,6 +346,8 @@ def _decided(*values):
         return no_update, no_update
     said, recorded = _decide(action, *key, organisation if isinstance(organisation, str) else "",
                              reason[:REASON_MAX] if isinstance(reason, str) else "", user)
+    if recorded:
+        notify.soon()  # the partner hears of a return or an approval within a minute
     states = _states()
     return _status(*key[:2], states, said), _queue(states) if recorded else no_update
 

@@ -22,7 +22,7 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html,
 
 from dashboard import auth, data, ui
 from dashboard.ui import status_badge
-from pipelines import check, ingest, uploads
+from pipelines import check, ingest, notify, uploads
 from pipelines.declaration import registry, template
 from pipelines.ingest import ANNOTATED_SUFFIX
 from pipelines.intake import container
@@ -175,6 +175,8 @@ def _answer(payload: dict, mode: str, lang: str, filename: str):
         return html.P([status_badge(reg, "at_risk"), f" {filename}: received and kept; the database "
                        "is busy, so it waits in the queue and will be loaded within minutes. "
                        "Its findings will then be on the Data quality page."], id="upload-verdict")
+    if outcome["status"] == "accepted":
+        notify.soon()  # the partners hear of the new version (and its warnings) within a minute
     found = [Finding(**{**f, "params": tuple(f["params"].items())}) for f in outcome["findings"]]
     lang = lang or outcome.get("language") or "en"
     annotated = _marked(kept, found, lang, outcome.get("register_sheet"))
