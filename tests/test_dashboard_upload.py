@@ -3,10 +3,13 @@ template; a partner submitting its workbook, and another country's."""
 
 from __future__ import annotations
 
+import subprocess
+
 import duckdb
 import pytest
 from openpyxl import load_workbook
 
+from tests.conftest import SOFFICE, need
 from tests.workbooks import edited
 
 pytestmark = pytest.mark.browser
@@ -28,7 +31,28 @@ def test_a_good_workbook_has_no_errors(page, dashboard_url, demo_dir):
     open_upload(page, dashboard_url)
     drop(page, demo_dir / "AT_2022-Q3.xlsx")
     assert "No errors" in page.inner_text("#upload-verdict")
+    assert "Nothing was loaded" in page.inner_text("#upload-verdict")  # only checked, and says so
+    assert page.locator(".verdict-checked").count() == 1 and page.locator(".status").count() == 0
     assert page.locator("#upload-findings").count() == 0
+
+
+def test_the_drop_zone_is_large_and_answers_any_file(page, dashboard_url, demo_dir, tmp_path):
+    """A drop zone people see; a PDF gets a message, an .ods saved by LibreOffice is checked."""
+    open_upload(page, dashboard_url)
+    box = page.locator("#upload-file").bounding_box()
+    assert box["height"] >= 80 and "(.xlsx)" in page.inner_text("#upload-file")
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n%%EOF\n")
+    drop(page, pdf)
+    assert "not a spreadsheet workbook (.xlsx or .ods)" in page.inner_text("#upload-findings")
+    soffice = need(SOFFICE, "LibreOffice")
+    subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path / 'lo'}", "--headless", "--convert-to",
+                    "ods", "--outdir", str(tmp_path), str(demo_dir / "AT_2022-Q3.xlsx")],
+                   check=True, capture_output=True, timeout=180)
+    page.evaluate("document.querySelector('#upload-verdict').textContent = 'waiting'")
+    page.set_input_files("#upload-file input[type=file]", str(tmp_path / "AT_2022-Q3.ods"))
+    page.wait_for_function("document.querySelector('#upload-verdict').textContent.includes('No errors')",
+                           timeout=60_000)
 
 
 def test_a_bad_workbook_lists_its_findings_in_the_partners_language(page, dashboard_url, demo_dir, reg,
@@ -43,6 +67,7 @@ def test_a_bad_workbook_lists_its_findings_in_the_partners_language(page, dashbo
     assert "'Nők'" in cells[4]  # the Hungarian label of 'Female'
     with page.expect_download() as info:
         page.click("#upload-annotated-button")
+    assert info.value.suggested_filename == "HU_2023-Q1.checked.xlsx"  # after the partner's file
     marked = tmp_path / "marked.xlsx"
     info.value.save_as(marked)
     wb = load_workbook(marked)
@@ -102,6 +127,9 @@ def test_a_partner_submits_its_workbook_and_it_counts(browser, own_server, demo_
     drop(page, mine)
     assert "Loaded as RO 2023-Q4 version 1" in page.inner_text("#upload-verdict")
     assert page.get_attribute("#upload-explain", "href") == "/quality?country=RO&quarter=2023-Q4"
+    effect = page.inner_text("#upload-effect")  # what the new version did to Romania's KPIs
+    assert "Effect on Romania's KPIs as of 2023-Q4" in effect and "Migrants reached" in effect
+    assert "→" in effect
     page.click("#upload-explain")  # the partner explains the warning to the coordination
     page.locator("#quality-findings .ag-center-cols-container .ag-row", has_text="Ignored column").click()
     page.fill("#quality-note", "Our own check column")

@@ -15,19 +15,19 @@ import base64
 import binascii
 import io
 import logging
+from pathlib import Path
 
 import dash
 import flask
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
 from dashboard import auth, data, ui
-from dashboard.ui import status_badge
 from pipelines import check, ingest, notify, uploads
 from pipelines.declaration import registry, template
 from pipelines.ingest import ANNOTATED_SUFFIX
 from pipelines.intake import container
 from pipelines.intake.findings import Finding
-from pipelines.marts import carried
+from pipelines.marts import carried, versions
 from pipelines.store import db
 
 dash.register_page(__name__, path="/upload", name="Upload", title="Upload", order=9,
@@ -68,12 +68,17 @@ def layout(**_query) -> html.Div:
                     id="upload-lang", options=[{"label": "the workbook's own", "value": ""}, *languages],
                     value="", clearable=False, searchable=False)], className="picker-label"),
             ], className="controls"),
-            dcc.Upload(id="upload-file", className="dropzone", max_size=-1,
-                       accept=".xlsx,.xlsm,.xls", children=html.Div(
-                           ["Drag and drop the workbook here, or ", html.A("choose a file", href="#")])),
+            # no `accept` filter: a PDF or a CSV dropped here must get a message, not be ignored
+            dcc.Upload(id="upload-file", className="dropzone", max_size=-1, children=html.Div([
+                html.Strong("Drop your workbook here"), html.Br(),
+                f"Excel (.xlsx) or LibreOffice (.ods), up to {MAX_UPLOAD_MB} MB — or ",
+                html.Span("choose a file", className="dropzone-link")])),
             html.P(id="upload-too-large", role="alert", className="error"),
             dcc.Store(id="upload-payload"),
-            dcc.Loading(html.Div(id="upload-result", **{"aria-live": "polite"})),
+            dcc.Loading(html.Div(id="upload-result", **{"aria-live": "polite"}), custom_spinner=html.P([
+                html.Span(className="spinner", **{"aria-hidden": "true"}),
+                "Working on your workbook: reading its sheets, checking every cell, then loading it. "
+                "A large file can take a minute."], className="progress", role="status")),
             dcc.Download(id="upload-annotated-download"),
         ], className="panel"),
         html.Section([
@@ -142,8 +147,8 @@ def _upload(payload: dict | None, mode: str, lang: str):
     except OSError:
         log.exception("storing or loading the upload %r failed", filename)
         auth.audit("upload_failed", filename, "storage full or read-only")
-        answer = html.P([status_badge(reg, "off_track"), " " + STORAGE_FAILED.format(filename=filename)],
-                        id="upload-verdict")
+        answer = html.P([html.Span("✖ Not loaded", className="verdict verdict-refused"),
+                         " " + STORAGE_FAILED.format(filename=filename)], id="upload-verdict")
     # keyed by the moment of the drop: the answer is drawn (and announced) again even when the
     # same file gives the same answer
     return html.Div(answer, key=str(payload.get("at", "")))
@@ -166,21 +171,19 @@ def _answer(payload: dict, mode: str, lang: str, filename: str):
         for path in (kept, result.annotated):
             uploads.scrub(path, ingest.register_sheet(result.book, reg))
         auth.audit("check", filename, f"{result.book.country} {result.book.quarter}".strip())
-        _remember(result.annotated)
+        _remember(result.annotated, filename)
         return _report(reg, filename, result.localised(reg), None, result.annotated)
     _job, outcome = uploads.submit(kept, reg, user.username, country, file_name=filename,
                                    address=auth.address(), uploader_organisation=organisation)
     if outcome is None:
         auth.audit("upload_queued", filename)
-        return html.P([status_badge(reg, "at_risk"), f" {filename}: received and kept; the database "
-                       "is busy, so it waits in the queue and will be loaded within minutes. "
-                       "Its findings will then be on the Data quality page."], id="upload-verdict")
+        return verdict("queued", filename)
     if outcome["status"] == "accepted":
         notify.soon()  # the partners hear of the new version (and its warnings) within a minute
     found = [Finding(**{**f, "params": tuple(f["params"].items())}) for f in outcome["findings"]]
     lang = lang or outcome.get("language") or "en"
     annotated = _marked(kept, found, lang, outcome.get("register_sheet"))
-    _remember(annotated)
+    _remember(annotated, filename)
     rows = check.Checked(None, found, lang, annotated).localised(reg)
     return _report(reg, filename, rows, outcome, annotated)
 
@@ -194,34 +197,46 @@ def _marked(kept, found: list[Finding], lang: str, register_sheet: str | None):
     return annotated
 
 
-def _remember(annotated) -> None:
-    """The marked workbook this user may download: kept in their session, not in the page."""
+def _remember(annotated, filename: str) -> None:
+    """The marked workbook this user may download, and the name it downloads as (the partner's
+    own file's, e.g. BG_2023-Q4.checked.xlsx): kept in their session, not in the page."""
     flask.session["annotated"] = str(annotated) if annotated else None
+    flask.session["annotated_name"] = Path(uploads.safe_name(filename)).stem + ANNOTATED_SUFFIX
 
 
-VERDICTS = {
-    "accepted": ("achieved", "Loaded as {key} version {version}."),
-    "unchanged": ("on_track", "This very file was loaded before; nothing changed."),
-    "rejected": ("off_track", "{errors} error(s): the workbook was not loaded. Correct the cells "
-                 "below and upload it again."),
-    "failed": ("off_track", "It could not be loaded ({error}). It is kept; the coordination has "
-               "been told."),
+VERDICTS = {  # kind of verdict, its badge, the sentence after it
+    "accepted": ("loaded", "✔ Loaded", "Loaded as {key} version {version}."),
+    "unchanged": ("unchanged", "= Already loaded", "This very file was loaded before; nothing changed."),
+    "rejected": ("refused", "✖ Not loaded", "{errors} error(s): the workbook was not loaded. Correct the "
+                 "cells below and upload it again."),
+    "failed": ("refused", "✖ Not loaded", "It could not be loaded ({error}). It is kept; the "
+               "coordination has been told."),
+    "would_refuse": ("refused", "✖ Errors found", "{errors} error(s): the workbook would be refused. "
+                     "Correct the cells below and check it again. Nothing was loaded."),
+    "would_load": ("checked", "✔ No errors", "The workbook can be submitted. Nothing was loaded: "
+                   "choose \"Check and submit\" to load it."),
+    "queued": ("waiting", "… Waiting", "received and kept; the database is busy, so it waits in the "
+               "queue and will be loaded within minutes. Its findings will then be on the Data "
+               "quality page."),
 }
+
+
+def verdict(kind: str, filename: str, **values) -> html.P:
+    """What became of the file: a badge of its own (never a KPI status) and a sentence."""
+    style, badge, text = VERDICTS[kind]
+    return html.P([html.Span(badge, className=f"verdict verdict-{style}"),
+                   f" {filename}: {text.format(**values)}"], id="upload-verdict")
 
 
 def _report(reg, filename: str, rows: list[dict], outcome: dict | None, annotated) -> html.Div:
     errors = sum(r["severity"] == "error" for r in rows)
     warnings = len(rows) - errors
     if outcome is None:  # only checked
-        verdict = ("off_track", f"{errors} error(s): the workbook would be refused. Correct the "
-                   "cells below and upload it again.") if errors else \
-            ("achieved", "No errors: the workbook can be submitted.")
+        said = verdict("would_refuse" if errors else "would_load", filename, errors=errors)
     else:
-        status, text = VERDICTS[outcome["status"]]
         key = " ".join(filter(None, (outcome.get(k) for k in ("country", "quarter", "organisation"))))
-        verdict = status, text.format(errors=errors, key=key,
-                                      **{k: v for k, v in outcome.items() if k != "errors"})
-    note = f" {warnings} warning(s) will be reviewed by the coordination." if warnings and not errors else ""
+        said = verdict(outcome["status"], filename, key=key, errors=errors,
+                       **{k: v for k, v in outcome.items() if k not in ("errors", "status")})
     table = html.Table([
         html.Thead(html.Tr([html.Th(h, scope="col") for h in
                             ("Severity", "Sheet", "Cell", "Value", "What is wrong", "How to fix it")])),
@@ -233,12 +248,29 @@ def _report(reg, filename: str, rows: list[dict], outcome: dict | None, annotate
                            className="download") if annotated else None
     loaded = outcome is not None and outcome["status"] == "accepted"
     where = ui.query(country=outcome.get("country"), quarter=outcome.get("quarter")) if loaded else ""
-    explain = html.P(dcc.Link("Explain a warning to the coordination (Data quality page)",
-                              href="/quality" + where, id="upload-explain")) if loaded and warnings else None
-    return html.Div([
-        html.P([status_badge(reg, verdict[0]), f" {filename}: {verdict[1]}{note}"], id="upload-verdict"),
-        explain, download, html.Div(table, className="table-scroll"),
-    ])
+    warned = html.P([f"{warnings} warning(s): they did not stop the workbook. ", dcc.Link(
+        "Explain them to the coordination on the Data quality page", href="/quality" + where,
+        id="upload-explain"), "."]) if loaded and warnings else html.P(
+        f"{warnings} warning(s): they do not stop the workbook; you can explain them once it is "
+        "submitted.") if warnings and not errors and outcome is None else None
+    return html.Div([said, _effect(reg, outcome) if loaded else None, warned, download,
+                     html.Div(table, className="table-scroll")])
+
+
+def _effect(reg, outcome: dict) -> html.Div | None:
+    """What the loaded version changed in its country's KPIs: before → after, the unchanged left out."""
+    country = outcome["country"]
+    reporter = reg.reporter(country, outcome.get("organisation"))
+    with data.reading() as con:
+        effects = versions.kpi_effect(con, reg, country, outcome["quarter"], reporter, outcome["version"])
+    changed = [e for e in effects if e["country"] == country and e["change"]]
+    if not changed:
+        return html.P(f"No KPI of {reg.country(country).name} changed.", className="muted",
+                      id="upload-effect")
+    return html.Div([html.P(f"Effect on {reg.country(country).name}'s KPIs as of {outcome['quarter']}:"),
+                     html.Ul([html.Li(f"{reg.kpi(e['kpi']).label}: {ui.number(e['before'])} → "
+                                      f"{ui.number(e['after'])} ({e['change']:+,.0f})")
+                              for e in changed])], id="upload-effect")
 
 
 @callback(Output("upload-annotated-download", "data"), Input("upload-annotated-button", "n_clicks"),
@@ -247,7 +279,8 @@ def _download_annotated(_clicks):
     path = flask.session.get("annotated")
     if not path or not path.startswith(str(uploads.uploads_dir())):
         return no_update
-    return dcc.send_file(path, filename="checked-workbook.xlsx")
+    return dcc.send_file(path, filename=flask.session.get("annotated_name") or "workbook" + ANNOTATED_SUFFIX,
+                         type=XLSX)
 
 
 @callback(Output("upload-template-download", "data"), Input("upload-template-button", "n_clicks"),
