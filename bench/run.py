@@ -29,7 +29,11 @@
   peak memory (targets under 5 s and 500 MB);
 - at scale (bench/registers.py): reading alone, ours against openpyxl (target 5x); a
   1,000,000-row CSV register and a full-sheet .xlsx register ingested (time and peak memory);
-  KPI queries and every dashboard callback on a database holding them.
+  KPI queries and every dashboard callback on a database holding them;
+- the Trends page's projection of the largest target, backtested (pipelines/marts/projection.py)
+  on the demo project and on a second seed: the mean absolute percentage error of each quarter's
+  projection to the end, the new method against the old line through the last three quarters
+  (percentages, not seconds).
 `python bench/run.py SECTION ...` runs only the sections named (e.g. register_ingest needs
 ingest_path first, for the demo database). Each section is a function returning rows; prints
 a table and writes bench/results/bench.json.
@@ -55,7 +59,7 @@ from bench import dashboard, hostile, large_workbook, registers, startup, upload
 from pipelines import demo_data  # noqa: E402
 from pipelines.declaration import registry  # noqa: E402
 from pipelines.intake import read, validate  # noqa: E402
-from pipelines.marts import kpis  # noqa: E402
+from pipelines.marts import kpis, projection  # noqa: E402
 
 Row = tuple[str, int, float, float | None, str]  # name, n, ours (s), baseline (s), baseline's name
 
@@ -118,8 +122,37 @@ def check_speed(reg, tmp: Path) -> list[Row]:
     return rows
 
 
+def _demo_database(tmp: Path, seed: int) -> Path:
+    """The demo data of a seed ingested into a database (ingest_path's, for seed 0, if it ran)."""
+    db = tmp / ("mvh.duckdb" if seed == 0 else f"mvh-seed{seed}.duckdb")
+    if not db.exists():
+        raw = tmp / f"raw-seed{seed}"
+        for args in (["demo-data", "--seed", str(seed), "--out", str(raw)],
+                     ["ingest", str(raw), "--db", str(db)]):
+            subprocess.run([sys.executable, "-m", "pipelines.cli", *args], cwd=ROOT, check=True,
+                           capture_output=True)
+    return db
+
+
+def projection_backtest(reg, tmp: Path) -> list[Row]:
+    """Each quarter's projection of the largest target to the project's end against what the demo
+    reached: mean absolute percentage error of the new method and of the old one (its baseline)."""
+    kpi = max(reg.kpis, key=lambda k: k.target or 0)
+    end = reg.quarters[-1]
+    rows = []
+    for seed in (0, 1):
+        with duckdb.connect(str(_demo_database(tmp, seed)), read_only=True) as con:
+            offs = projection.one_offs(con, reg, kpi, end)
+            values, added = projection.cumulative(kpis.series(con, reg, end), offs, reg, kpi.id, end)
+        error = {method: projection.mean_error(projection.to_the_end(
+            projection.backtest(values, added, kpi.measure, method))) for method in projection.METHODS}
+        rows.append((f"projection error, {kpi.id}, seed {seed} (%)", len(values) - 2, error["recurring"],
+                     error["line"], "old: line through the last 3 quarters (% off, not s)"))
+    return rows
+
+
 SECTIONS = [ingest_path, check_speed, startup.startup, hostile.hostile_uploads, dashboard.callbacks,
-            dashboard.first_render, upload_load.measure, *registers.SECTIONS]
+            dashboard.first_render, upload_load.measure, *registers.SECTIONS, projection_backtest]
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from pipelines.access import accounts, approvals
 from pipelines.declaration import registry
-from pipelines.marts import kpis, people, provenance
+from pipelines.marts import kpis, people, projection, provenance
 from pipelines.store import db
 
 
@@ -124,6 +124,14 @@ def kpis_at(as_of: str) -> pd.DataFrame:
     """Every KPI, overall and per country, as of one quarter (kpis.compute)."""
     with counting() as con:
         return kpis.compute(con, registry.get(), as_of)
+
+
+@kept
+def one_offs(kpi_id: str, up_to: str) -> pd.DataFrame:
+    """A KPI's one-off figures per country and quarter up to a quarter (pipelines/marts/projection.py)."""
+    reg = registry.get()
+    with counting() as con:
+        return projection.one_offs(con, reg, reg.kpi(kpi_id), up_to)
 
 
 @kept

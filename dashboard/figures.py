@@ -145,7 +145,8 @@ def country_map(statuses: pd.DataFrame, registry: Registry, title: str) -> go.Fi
 def trend(series: pd.DataFrame, registry: Registry, kpi_id: str, as_of: str,
           projected: pd.DataFrame) -> go.Figure:
     """One KPI (whole project) by quarter up to `as_of`, its planned trajectory and target, and
-    `projected` (tables.projection) from `as_of` to the project's end with its range."""
+    `projected` (projection.project) from `as_of` to the project's end, with its range where the
+    backtest gives one."""
     kpi = registry.kpi(kpi_id)
     mine = series[series["country"].isna() & (series["id"] == kpi_id)
                   & (series["quarter"] <= as_of)].sort_values("quarter")
@@ -155,14 +156,15 @@ def trend(series: pd.DataFrame, registry: Registry, kpi_id: str, as_of: str,
         fig.add_trace(go.Scatter(x=[q for q, _ in plan], y=[v for _, v in plan], name="Planned",
                                  mode="lines", line={"color": PLANNED, "dash": "dash"},
                                  hovertemplate="%{x}: planned %{y:,.0f}<extra></extra>"))
-    if not projected.empty:
-        start = mine.iloc[-1]
-        x = [start["quarter"], *projected["quarter"]]
+    start = mine.iloc[-1]
+    x = [start["quarter"], *projected["quarter"]]
+    if (projected["high"] > projected["low"]).any():
         fig.add_trace(go.Scatter(x=x, y=[start["value"], *projected["high"]], mode="lines",
                                  line={"width": 0}, showlegend=False, hoverinfo="skip"))
         fig.add_trace(go.Scatter(x=x, y=[start["value"], *projected["low"]], mode="lines",
                                  line={"width": 0}, fill="tonexty", fillcolor="rgba(31,78,121,.15)",
-                                 name="Projection range", hoverinfo="skip"))
+                                 name="Range of past errors", hoverinfo="skip"))
+    if not projected.empty:
         fig.add_trace(go.Scatter(x=x, y=[start["value"], *projected["central"]], name="Projection",
                                  mode="lines+markers", line={"color": ACTUAL, "dash": "dot"},
                                  hovertemplate="%{x}: projected %{y:,.0f}<extra></extra>"))

@@ -135,38 +135,52 @@ def overdue(matrix: pd.DataFrame, today: dt.date) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
-def projection(values: list[float], remaining: list[str], window: int = 3) -> pd.DataFrame:
-    """A KPI continued to the project's end from its last `window` quarterly values: the
-    least-squares line through them, and a range from the smallest to the largest quarterly gain
-    among them. Empty when there is nothing to continue or no quarter left."""
-    recent = [float(v) for v in values[-window:]]
-    if len(recent) < 2 or not remaining:
-        return pd.DataFrame(columns=["quarter", "central", "low", "high"])
-    slope = np.polyfit(range(len(recent)), recent, 1)[0]
-    gains = np.diff(recent)
-    steps = np.arange(1, len(remaining) + 1)
-    last = recent[-1]
-    return pd.DataFrame({
-        "quarter": remaining,
-        "central": np.maximum(last + slope * steps, 0),
-        "low": np.maximum(last + gains.min() * steps, 0),
-        "high": np.maximum(last + gains.max() * steps, 0),
-    })
-
-
-def outlook(projected: pd.DataFrame, target: float | None) -> str:
-    """What the projection says about the target at the project's end, in one sentence."""
-    if projected.empty:
-        return "No projection: the project period is over, or there are fewer than two quarters."
+def outlook(projected: pd.DataFrame, target: float | None, unit: str) -> str:
+    """What the projection (projection.project) says of the target at the project's end."""
     end = projected.iloc[-1]
-    span = f"~{end['central']:,.0f} by {end['quarter']} (range {end['low']:,.0f}–{end['high']:,.0f})"
+    span = (f" (range {end['low']:,.0f}–{end['high']:,.0f})" if end["high"] > end["low"] else "")
+    said = f"Projected for {end['quarter']}: ~{end['central']:,.0f} {unit}{span}"
     if not target:
-        return f"At the pace of the last three quarters: {span}."
-    verdict = ("the target is reached even at the slowest pace" if end["low"] >= target else
+        return f"{said}."
+    verdict = ("the target is reached even at the low end of the range" if end["low"] >= target else
                "the target is reached at this pace" if end["central"] >= target else
-               "the target is reached only at the fastest pace" if end["high"] >= target else
-               "the target is not reached even at the fastest pace")
-    return f"At the pace of the last three quarters: {span}; target {target:,.0f}: {verdict}."
+               "the target is reached only at the high end of the range" if end["high"] >= target else
+               "the target is not reached at this pace")
+    return f"{said}; target {target:,.0f}: {verdict}."
+
+
+def final_position(value: float, target: float | None, unit: str, quarter: str) -> str:
+    """Where a KPI ended, at the project's last quarter: nothing is left to project."""
+    share = f", {100 * value / target:.0f}% of the target of {target:,.0f}" if target else ""
+    return f"Final position at {quarter}, the project's last quarter: {value:,.0f} {unit}{share}."
+
+
+def projection_method(registry: Registry, kpi: Kpi, offs: float, as_of: str) -> str:
+    """How the projection is made, in words (pipelines/marts/projection.py)."""
+    pace = ("the average quarterly gain of the last three quarters continues" if kpi.measure == "stock"
+            else "its quarterly gains of the last three quarters continue along their trend (the "
+                 "least-squares line through them, never below zero)")
+    if not kpi.one_off:
+        return f"How: {pace}."
+    sheet = registry.sheet(kpi.source.sheet)
+    named = "; ".join(label(registry, sheet.field(f).choices, code)
+                      for f, codes in kpi.one_off.items() for code in codes)
+    return (f"How: one-off figures ({named}: reported once, not a pace) up to {as_of}, "
+            f"{offs:,.0f} {kpi.unit}, are added as they are and never repeated; for the rest, {pace}. "
+            "One-off figures not yet reported are not foreseen.")
+
+
+def backtest_note(horizons: pd.DataFrame, ahead: int, checked_to: str) -> str:
+    """How far the whole project's projections made as many quarters ahead were off, each against
+    what was reported then (projection.by_horizon, on the quarters up to `checked_to`)."""
+    row = horizons[horizons["ahead"] == ahead]
+    if row.empty:
+        return (f"Not checked yet: up to {checked_to}, no projection made {ahead} quarter(s) ahead "
+                "can be compared with what was reported.")
+    row = row.iloc[0]
+    return (f"Checked on this project up to {checked_to}: projections made {ahead} quarter(s) ahead "
+            f"were off by {row['mean_error']:.0f}% on average ({int(row['projections'])} projection(s), "
+            f"{row['short']:.0f}% of them short of what was reported); the range shows that error.")
 
 
 def entity_table(history: pd.DataFrame, registry: Registry, entity: str,

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from dashboard import figures, tables
-from pipelines.marts import kpis, provenance
+from pipelines.marts import kpis, projection, provenance
 
 
 @pytest.fixture(scope="module")
@@ -60,17 +60,20 @@ def test_map_labels_do_not_cover_each_other(reg):
 
 def test_trend_projects_from_the_as_of_quarter_to_the_end(con, reg):
     series = kpis.series(con, reg, "2023-Q1")
-    overall = series[series["country"].isna() & (series["id"] == "migrants_reached")]
-    projected = tables.projection(list(overall["value"]), ["2023-Q2", "2023-Q3", "2023-Q4"])
+    offs = projection.one_offs(con, reg, reg.kpi("migrants_reached"), "2023-Q1")
+    values, added = projection.cumulative(series, offs, reg, "migrants_reached", "2023-Q1")
+    projected = projection.project(values, added, ["2023-Q2", "2023-Q3", "2023-Q4"], "flow", {3: 40.0})
     fig = figures.trend(series, reg, "migrants_reached", "2023-Q1", projected)
     traces = {t.name: t for t in fig.data if t.name}
-    assert set(traces) == {"Planned", "Projection range", "Projection", "Reported"}
+    assert set(traces) == {"Planned", "Range of past errors", "Projection", "Reported"}
     assert list(traces["Reported"].x)[-1] == "2023-Q1"
     assert list(traces["Reported"].y)[-1] == 676_684
     assert list(traces["Projection"].x) == ["2023-Q1", "2023-Q2", "2023-Q3", "2023-Q4"]
     assert list(traces["Projection"].y)[0] == 676_684  # it starts where the reported line ends
     assert list(traces["Projection"].y)[1:] == pytest.approx(list(projected["central"]))
-    assert traces["Projection range"].fill == "tonexty"
+    assert list(traces["Projection"].y)[-1] == pytest.approx(1_025_351, abs=1)  # no one-off repeated
+    assert traces["Range of past errors"].fill == "tonexty"
+    assert list(traces["Range of past errors"].y)[-1] == pytest.approx(0.6 * 1_025_351, abs=1)
     assert [a.text for a in fig.layout.annotations] == ["target 1,000,000"]
     no_plan = figures.trend(series, reg, "direct_participants", "2023-Q1", projected.iloc[0:0])
     assert [t.name for t in no_plan.data] == ["Reported"]

@@ -70,16 +70,6 @@ def test_persons_under_five_are_suppressed():
     assert [tables.persons(v) for v in (0, 1, 4, 5, 1234, None)] == [0, "<5", "<5", 5, 1234, ""]
 
 
-def test_projection_continues_the_last_three_quarters():
-    projected = tables.projection([0, 5, 10, 30], ["Q5", "Q6"])
-    assert list(projected["central"]) == pytest.approx([42.5, 55])  # least squares: +12.5 a quarter
-    assert list(projected["low"]) == [35, 40] and list(projected["high"]) == [50, 70]
-    assert "target 60: the target is reached only at the fastest pace" in tables.outlook(
-        projected, 60)
-    assert tables.projection([10], ["Q2"]).empty and tables.projection([1, 2, 3], []).empty
-    assert tables.outlook(tables.projection([1, 2], []), 5).startswith("No projection")
-
-
 def test_entity_table_has_one_row_per_entity_with_its_history(reg):
     history = data.sheet_rows("councils", "status", "2023-Q4")
     table = tables.entity_table(history, reg, "council", data.counted("council", "2023-Q4"))

@@ -1,7 +1,10 @@
 """Trends: will we make it by the end date? Each KPI by quarter against its planned trajectory,
-projected to the project's end from the last three quarters (with a range), and per country.
+projected to the project's end (pipelines/marts/projection.py: one-off figures added as reported,
+the recurring rest at its recent pace), with how far such projections were off on this project's
+own quarters, and per country.
 
-/trends?kpi=migrants_reached&as_of=2023-Q1 (as_of: the quarter to project from; default latest).
+/trends?kpi=migrants_reached&as_of=2023-Q1 (as_of: the quarter the projection is made as of;
+default the latest; kpi: default the largest target).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dash import dcc, html
 
 from dashboard import data, figures, tables, ui
 from pipelines.declaration import registry
+from pipelines.marts import projection
 
 dash.register_page(__name__, path="/trends", name="Trends", title="Trends", order=2)
 
@@ -22,19 +26,17 @@ def layout(kpi: str | None = None, as_of: str | None = None, **_query) -> html.D
     if latest is None:
         return ui.no_data()
     args = ui.Arguments()
-    chosen = reg.kpi(args.pick(kpi, [k.id for k in reg.kpis], "KPI", reg.kpis[0].id))
+    largest = max(reg.kpis, key=lambda k: k.target or 0)
+    chosen = reg.kpi(args.pick(kpi, [k.id for k in reg.kpis], "KPI", largest.id))
     as_of = args.pick(as_of, reg.quarters, "quarter", latest)
     series = data.kpi_series(as_of)
     mine = series[series["id"] == chosen.id]
-    overall = mine[mine["country"].isna()].sort_values("quarter")
-    now = overall.iloc[-1]
-    remaining = [q for q in reg.quarters if q > as_of]
-    projected = tables.projection(list(overall["value"]), remaining)
+    now = mine[mine["country"].isna()].sort_values("quarter").iloc[-1]
     return html.Div([
         dcc.Location(id="trends-url", refresh="callback-nav"), *args.notes(),
         ui.page_head("Trends",
                      ui.picker("trends-kpi", "KPI", ui.kpi_options(reg), chosen.id),
-                     ui.picker("trends-as-of", "Project from quarter", reg.quarters, as_of)),
+                     ui.picker("trends-as-of", "Projection made as of", reg.quarters, as_of)),
         html.Section([
             html.H2(chosen.label),
             html.P([f"As of {as_of}: ",
@@ -44,20 +46,55 @@ def layout(kpi: str | None = None, as_of: str | None = None, **_query) -> html.D
                     *([f" of {ui.number(now['target'])} (planned by now "
                        f"{ui.number(now['planned'])}) ", ui.status_badge(reg, now["status"])]
                       if chosen.target is not None else [" (no target)"])], className="lead"),
-            html.P(tables.outlook(projected, chosen.target), id="trends-outlook"),
-            ui.graph("trends-chart", figures.trend(series, reg, chosen.id, as_of, projected),
-                     f"trend-{chosen.id}"),
-            html.P("Projection: the least-squares line through the last three quarters; its range "
-                   "runs from the smallest to the largest quarterly gain among them.",
-                   className="muted"),
+            *_projected(reg, chosen, series, as_of, latest, now),
         ], className="panel"),
         html.Section([
             html.H2("By country"),
             ui.graph("trends-countries", figures.trend_by_country(series, reg, chosen.id),
                      f"trend-{chosen.id}-countries"),
-            ui.table("trends-table", _by_country(mine, reg)),
+            ui.table("trends-table", _by_country(mine, reg), pinned=("country", as_of)),
         ], className="panel"),
     ])
+
+
+def _projected(reg, kpi, series: pd.DataFrame, as_of: str, latest: str, now: pd.Series) -> list:
+    """The outlook, the chart, how the projection is made and how far such projections were off
+    (the backtest, on every quarter reported up to the latest); at the project's last quarter,
+    the final position instead."""
+    upto = max(as_of, latest)
+    values, offs = projection.cumulative(data.kpi_series(upto), data.one_offs(kpi.id, upto), reg,
+                                         kpi.id, upto)
+    known = reg.quarters.index(latest) + 1
+    horizons = projection.by_horizon(projection.backtest(values[:known], offs[:known], kpi.measure))
+    at = reg.quarters.index(as_of) + 1
+    remaining = reg.quarters[at:]
+    projected = projection.project(values[:at], offs[:at], remaining, kpi.measure,
+                                   dict(zip(horizons["ahead"], horizons["mean_error"], strict=True)))
+    if not remaining:
+        said = [html.P(tables.final_position(now["value"], kpi.target, kpi.unit, as_of), id="trends-outlook")]
+    elif projected.empty:
+        said = [html.P("No projection yet: it needs two quarters.", id="trends-outlook")]
+    else:
+        said = [html.P(tables.outlook(projected, kpi.target, kpi.unit), id="trends-outlook"),
+                html.P(tables.backtest_note(horizons, len(remaining), latest), id="trends-backtest-note")]
+    chart = ui.graph("trends-chart", figures.trend(series, reg, kpi.id, as_of, projected), f"trend-{kpi.id}")
+    method = html.P(tables.projection_method(reg, kpi, offs[at - 1], as_of), className="muted",
+                    id="trends-method")
+    return [*said, chart, method, *_backtest(horizons, latest)]
+
+
+def _backtest(horizons: pd.DataFrame, latest: str) -> list:
+    """The backtest by quarters ahead, where there is one."""
+    if horizons.empty:
+        return []
+    shown = pd.DataFrame({
+        "quarters_ahead": horizons["ahead"], "projections_checked": horizons["projections"],
+        "off_by_on_average": [f"{e:.1f}%" for e in horizons["mean_error"]],
+        "fell_short": [f"{s:.0f}%" for s in horizons["short"]]})
+    return [html.H3(f"How far projections were off, checked up to {latest}"),
+            html.P("Each quarter's projection of the whole project, made with the figures known then, "
+                   "against what was reported in each later quarter.", className="muted"),
+            ui.table("trends-backtest", shown)]
 
 
 def _by_country(mine: pd.DataFrame, reg) -> pd.DataFrame:
