@@ -41,7 +41,7 @@ def page_of(path: str) -> dict:
     return next(p for p in dash.page_registry.values() if p["path"] == path)
 
 
-MATCH = {"table": "provenance-rows"}  # the download buttons, fired as those of a managers' table
+MATCH = {"table": "entities-table"}  # the download buttons, fired as those of a managers' table
 
 
 def manager_only(spec: dict) -> bool:
@@ -75,13 +75,24 @@ def test_anonymous_requests_are_refused_everywhere(app, on_demo):
 def test_a_partner_sees_its_pages_and_is_refused_the_others(app, on_demo):
     partner = client_as(app, "partner-ro")
     nav = text(partner.get("/_dash-layout"))
-    assert "Upload" in nav and "Overview" in nav and "Provenance" not in nav and "EU export" not in nav
+    assert "Upload" in nav and "Overview" in nav and "Provenance" in nav and "EU export" not in nav
     for page in dash.page_registry.values():
         shown = text(render(partner, page["path"]))
         refused = "access-refused" in shown
         assert refused == (page.get("access", "manager") != "partner"), page["path"]
     denied = accounts.audit(50, "partner-ro", "denied")
-    assert {row["target"] for row in denied} >= {"/provenance", "/export", "/audit", "/countries"}
+    assert {row["target"] for row in denied} >= {"/review", "/export", "/audit", "/trends"}
+
+
+def test_a_partner_sees_its_own_country_whatever_the_url_asks(app, on_demo):
+    partner = client_as(app, "partner-ro")
+    for path, search in (("/countries", "?country=BG"), ("/countries", ""),
+                         ("/provenance", "?kpi=migrants_reached&country=BG")):
+        shown = text(render(partner, path, search))
+        assert "Romania (RO)" in shown and "Bulgaria (BG)" not in shown, path + search
+    rows = text(render(partner, "/provenance", "?kpi=migrants_reached"))
+    assert "RO_2022-Q3.xlsx" in rows and "BG_2022-Q3.xlsx" not in rows
+    assert "/review?" not in text(render(partner, "/countries"))  # managers' page: no links to it
 
 
 def test_a_partner_cannot_fire_managers_callbacks_nor_export(app, on_demo):

@@ -23,8 +23,8 @@ def readable_and_audit_logged(app, manager, partner, admin, caplog) -> None:
         shown = render(manager, path)
         assert shown.status_code == 200 and "access-refused" not in text(shown), path
     assert "audit-trail" in text(render(admin, "/audit"))  # read from the accounts database
-    assert "access-refused" in text(render(partner, "/provenance"))
-    assert "The audit row denied by 'partner-ro' on '/provenance' could not be written" in caplog.text
+    assert "access-refused" in text(render(partner, "/export"))
+    assert "The audit row denied by 'partner-ro' on '/export' could not be written" in caplog.text
     paused = login(app.server.test_client(), "manager")
     assert paused.status_code == 503 and "Logging in is paused" in paused.get_data(as_text=True)
     assert manager.post("/logout").status_code == 302

@@ -1,6 +1,8 @@
 """Countries: which country lags? A map of the seven council places coloured and labelled by status,
 and a page per country (/countries?country=BG): its KPIs, councils and authorities, participants
 by sex and by age, outreach by channel with its estimation methods, and its submissions.
+A partner opens their own country's page only, whatever the URL asks (checked on the server), with
+their own organisation's notes where the country reports per organisation.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import data, figures, flows, tables, ui
+from dashboard import auth, data, figures, flows, tables, ui
 from pipelines.declaration import registry
 
-dash.register_page(__name__, path="/countries", name="Countries", title="Countries", order=1)
+dash.register_page(__name__, path="/countries", name="Countries", title="Countries", order=1,
+                   access="partner")
 
 ALL = "all"
 
@@ -28,7 +31,7 @@ def layout(country: str | None = None, kpi: str | None = None, as_of: str | None
         return ui.no_data()
     args = ui.Arguments()
     as_of = args.pick(as_of, reg.quarters, "quarter", latest)
-    code = args.pick(country, [c.code for c in reg.countries], "country")
+    code = auth.scope() or args.pick(country, [c.code for c in reg.countries], "country")
     targeted = [k for k in reg.kpis if k.target is not None]
     kpi = args.pick(kpi, [ALL, *(k.id for k in targeted)], "KPI with a target", ALL)
     body = _country(reg, code, as_of) if code else _overview(reg, targeted, kpi, as_of)
@@ -80,9 +83,10 @@ def _country(reg, code: str, as_of: str) -> html.Div:
     now = data.kpis_at(as_of)
     return html.Div([
         ui.page_head(f"{country.name} ({code}) · {country.place}",
-                     ui.picker("countries-country", "Country", ui.country_options(reg), code),
+                     ui.picker("countries-country", "Country", ui.country_options(auth.scoped(reg)[0]), code),
                      ui.picker("countries-country-as-of", "As of quarter", reg.quarters, as_of)),
-        html.P(dcc.Link("← all countries", href=f"/countries{ui.query(as_of=as_of)}")),
+        None if auth.scope() else html.P(dcc.Link("← all countries",
+                                                  href=f"/countries{ui.query(as_of=as_of)}")),
         html.Section([html.Dl([html.Dt("Partners"), html.Dd("; ".join(country.partners)),
                                *(part for label, text in country.facts.items()
                                  for part in (html.Dt(label), html.Dd(text))),
@@ -102,13 +106,15 @@ def _kpis(reg, mine: pd.DataFrame, code: str, as_of: str) -> html.Div:
     head = html.Thead(html.Tr([html.Th(h, scope="col") for h in
                                ("KPI", "Value", "Target", "Planned by now", "Status")]))
     rows = [html.Tr([
-        html.Th(kpi.label, scope="row"),
-        html.Td(dcc.Link(ui.number(row["value"]), className="value-link",
+        html.Th([kpi.label, html.Span(f" ({kpi.unit})", className="muted")], scope="row"),
+        html.Td(dcc.Link(ui.number(value), className="value-link",
                          href=f"/provenance{ui.query(kpi=kpi.id, country=code, as_of=as_of)}",
-                         title="the rows behind this number"), id=f"countries-value-{kpi.id}"),
+                         title="the rows behind this number") if not isinstance(value, str) else value,
+                id=f"countries-value-{kpi.id}"),
         html.Td(ui.number(row["target"])), html.Td(ui.number(row["planned"])),
         html.Td(ui.status_badge(reg, row["status"]))])
-        for kpi in reg.kpis for row in [mine[mine["id"] == kpi.id].iloc[0]]]
+        for kpi in reg.kpis for row in [mine[mine["id"] == kpi.id].iloc[0]]
+        for value in [data.shown(kpi.id, row["value"], code, as_of)]]
     return html.Div(html.Table([head, html.Tbody(rows)], className="grid"),
                     className="table-scroll")
 
@@ -123,8 +129,8 @@ def _entities(reg, name: str, as_of: str, code: str) -> pd.DataFrame:
 def _submissions(reg, code: str) -> html.Div:
     """Each quarter's status, the coordination's decisions and the partners' notes (the cover's
     notes of the current versions, after the organisation's name where several report)."""
-    subs = data.submissions()
-    matrix = tables.submission_matrix(subs, data.rejected(), reg, dt.date.today(),
+    _reg, subs, _reports = auth.scoped(reg, data.submissions())  # a partner's organisation's own
+    matrix = tables.submission_matrix(data.submissions(), data.rejected(), reg, dt.date.today(),
                                       data.review_states(reg.quarters[-1]))
     mine = matrix[matrix["country"] == code]
     current = subs[(subs["country"] == code) & subs["current"].astype(bool) & subs["notes"].notna()]
@@ -137,7 +143,8 @@ def _submissions(reg, code: str) -> html.Div:
                           "status": [tables.status_text(r) for r in mine.to_dict("records")],
                           "partners_notes": [notes.get(q, "") for q in mine["quarter"]]})
     reported = [q for q, s in zip(mine["quarter"], mine["status"], strict=True) if s in ("on_time", "late")]
-    history = [dcc.Link(q, href="/review" + ui.query(country=code, quarter=q)) for q in reported]
+    history = [dcc.Link(q, href="/review" + ui.query(country=code, quarter=q)) for q in reported] \
+        if auth.may_open("/review") else []
     return html.Div([ui.table("countries-submissions", frame),
                      html.P(["Versions, changes and decisions of a quarter: ",
                              *[part for link in history for part in (", ", link)][1:]],

@@ -2,6 +2,7 @@
 
 /provenance?kpi=migrants_reached&country=GR&as_of=2023-Q2 (no country: the whole project). The
 overview's cards and grid cells link here. The rows come from pipelines/marts/provenance.py.
+A partner sees the rows of their own country only, whatever the URL asks (checked on the server).
 """
 
 from __future__ import annotations
@@ -10,16 +11,18 @@ import dash
 import pandas as pd
 from dash import dcc, html
 
-from dashboard import data, tables, ui
+from dashboard import auth, data, tables, ui
 from pipelines.declaration import registry
 
-dash.register_page(__name__, path="/provenance", name="Provenance", title="Provenance", order=8)
+dash.register_page(__name__, path="/provenance", name="Provenance", title="Provenance", order=8,
+                   access="partner")
 
-SHOWN = {"country": "country", "quarter": "quarter", "record": "row id", "organisation": "organisation",
-         "file_name": "file",
-         "version": "version", "sheet": "sheet", "cell": "cell", "value": "value",
-         "counts": "adds", "notes": "partner's note", "uploaded_at": "uploaded at",
-         "uploaded_by": "uploaded by"}
+# where a number comes from first (the row, its value, the file, sheet and cell, who uploaded it),
+# then the organisation and the partner's note, wrapped
+SHOWN = {"country": "country", "quarter": "quarter", "record": "row id", "value": "value", "counts": "adds",
+         "file_name": "file", "version": "version", "sheet": "sheet", "cell": "cell",
+         "uploaded_by": "uploaded by", "uploaded_at": "uploaded at", "organisation": "organisation",
+         "notes": "partner's note"}
 
 
 def layout(kpi: str | None = None, country: str | None = None, as_of: str | None = None,
@@ -30,7 +33,7 @@ def layout(kpi: str | None = None, country: str | None = None, as_of: str | None
         return ui.no_data()
     args = ui.Arguments()
     chosen = reg.kpi(args.pick(kpi, [k.id for k in reg.kpis], "KPI", reg.kpis[0].id))
-    country = args.pick(country, [c.code for c in reg.countries], "country")
+    country = auth.scope() or args.pick(country, [c.code for c in reg.countries], "country")
     as_of = args.pick(as_of, reg.quarters, "quarter", latest)
     rows = data.kpi_rows(chosen.id, as_of, country)
     now = data.kpis_at(as_of)
@@ -41,20 +44,21 @@ def layout(kpi: str | None = None, country: str | None = None, as_of: str | None
         ui.page_head(
             "Where a number comes from",
             ui.picker("provenance-kpi", "KPI", ui.kpi_options(reg), chosen.id),
-            ui.picker("provenance-country", "Country", ui.country_options(reg), country,
-                      clearable=True, placeholder="Whole project"),
+            ui.picker("provenance-country", "Country", ui.country_options(auth.scoped(reg)[0]), country,
+                      clearable=not auth.scope(), placeholder="Whole project"),
             ui.picker("provenance-as-of", "As of quarter", reg.quarters, as_of)),
         html.Section([
             html.P([html.Strong(f"{chosen.label}, "
                                 f"{reg.country(country).name if country else 'whole project'}, "
                                 f"as of {as_of}: "),
-                    html.Span(ui.number(truth["value"]), id="provenance-value"), f" {chosen.unit}"],
+                    html.Span(ui.number(data.shown(chosen.id, truth["value"], country, as_of)),
+                              id="provenance-value"), f" {chosen.unit}"],
                    className="lead"),
             _adds_up(rows, truth["value"], chosen.measure),
             html.P(["Counting rule: ", chosen.counting_rule], className="muted"),
             html.P(dcc.Link(f"The versions and decisions of {country} {as_of}",
                             href="/review" + ui.query(country=country, quarter=as_of)),
-                   id="provenance-history") if country else None,
+                   id="provenance-history") if country and auth.may_open("/review") else None,
         ], className="panel"),
         html.Section([html.H2("The rows behind it"),
                       ui.table("provenance-rows", _shown(rows, reg, chosen))], className="panel"),
