@@ -160,6 +160,22 @@ def people_counts(as_of: str, country: str | None = None) -> dict[str, pd.DataFr
 
 
 @kept
+def collected(as_of: str) -> set[str]:
+    """The countries with a participant register up to the as-of quarter (people.collected): for
+    the others, unique participants are not collected, not 0."""
+    with reading() as con:
+        return people.collected(con, as_of)
+
+
+def shown(kpi_id: str, value: float, country: str | None, as_of: str) -> float | str:
+    """A KPI's value as a page shows it: "not collected" for a count of the participant registers
+    in a country that kept none up to the quarter."""
+    register = registry.get().kpi(kpi_id).source.register_count
+    missing = register and country is not None and country not in collected(as_of)
+    return people.NOT_COLLECTED if missing else value
+
+
+@kept
 def submissions() -> pd.DataFrame:
     """Every accepted file, all versions, with what its cover says (partner, who reported, the
     date it was sent, remarks: NULL where the declaration's cover has no such field)."""

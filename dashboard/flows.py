@@ -48,7 +48,6 @@ def panel(registry: Registry, kpi: Kpi, now: pd.DataFrame, as_of: str, country: 
                           id=f"{prefix}-{kpi.id}-{field}")]
     parts = tables.breakdown(rows, registry, kpi)
     categories = tables.by_category(rows, registry, kpi)
-    value_label = sheet.field(kpi.source.value).label("en")
     body = [html.H2(f"{kpi.label}, {where}, up to {as_of}"), html.Dl(facts, className="facts"),
             html.P(kpi.description, className="muted")]
     if len(parts):
@@ -58,6 +57,7 @@ def panel(registry: Registry, kpi: Kpi, now: pd.DataFrame, as_of: str, country: 
                         "are shown as “<5”.", className="muted")]
     if len(categories.columns) > 2 and categories.columns[0] != "rows":
         body += [ui.graph(f"{prefix}-{kpi.id}-categories",
-                          figures.by_category(categories, value_label, kpi.unit), f"{kpi.id}-categories"),
+                          figures.by_category(categories, tables.counted_as(kpi), kpi.unit),
+                          f"{kpi.id}-categories"),
                  ui.table(f"{prefix}-{kpi.id}-table", suppressed(categories))]
     return html.Section(body, className="panel", id=f"{prefix}-{kpi.id}")

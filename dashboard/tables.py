@@ -34,6 +34,15 @@ def persons(value: float | None) -> int | str:
     return SUPPRESSED if 0 < value < SMALL else int(value)
 
 
+def collected_note(registry: Registry, kept: set[str]) -> str:
+    """Where a count of the participant registers comes from, and where it was not collected."""
+    missing = [c.code for c in registry.countries if c.code not in kept]
+    if not kept:
+        return " (not collected: no country keeps a participant register yet)"
+    counted = ", ".join(c.code for c in registry.countries if c.code in kept)
+    return f" (registers of {counted}" + (f"; not collected in {', '.join(missing)})" if missing else ")")
+
+
 def label(registry: Registry, code_list: str | None, code: object) -> str:
     """The English label of a coded value, or the value itself."""
     if code is None or code != code:
@@ -247,6 +256,12 @@ def within(registry: Registry, kpi: Kpi) -> list[str]:
             and sheet.field(r.field).type == "integer"]
 
 
+def counted_as(kpi: Kpi) -> str:
+    """A flow KPI's count as a column names it, with what it counts: "Direct participations
+    (participations)"."""
+    return f"{kpi.label} ({kpi.unit})"
+
+
 def by_category(rows: pd.DataFrame, registry: Registry, kpi: Kpi) -> pd.DataFrame:
     """A flow KPI per category of its disaggregations (the coded fields of its sheet, e.g.
     activity type, or channel and estimation method): the rows, the KPI's field, its parts and
@@ -256,7 +271,10 @@ def by_category(rows: pd.DataFrame, registry: Registry, kpi: Kpi) -> pd.DataFram
     keys = [d for d in kpi.disaggregations if d in fields and fields[d].type == "choice"]
     numbers = list(dict.fromkeys([kpi.source.value, *(p for r in _sums(registry, kpi) for p in r.parts),
                                   *within(registry, kpi)]))
-    names = {f: fields[f].label("en") for f in [*keys, *numbers]}
+    # the KPI's count and the counts within it say what they count (participations, not people)
+    names = {f: fields[f].label("en") for f in [*keys, *numbers]} | {
+        f: f"{fields[f].label('en')} ({kpi.unit})" for f in within(registry, kpi)} | {
+        kpi.source.value: counted_as(kpi)}
     if rows.empty or not keys:
         return pd.DataFrame(columns=[*(names[k] for k in keys), "rows", *(names[n] for n in numbers)])
     grouped = rows.groupby(keys)

@@ -5,6 +5,7 @@ downloads, country x quarter grids."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from numbers import Number
 from urllib.parse import urlencode
 
 import dash
@@ -17,7 +18,10 @@ from dashboard.tables import records
 from pipelines.declaration.registry import Registry
 
 
-def number(value: float | None) -> str:
+def number(value: float | str | None) -> str:
+    """A count as shown: whole, with thousands separators; a word ("not collected", "<5") as is."""
+    if isinstance(value, str):
+        return value
     if value is None or value != value:
         return "–"
     return f"{value:,.0f}"
@@ -124,6 +128,20 @@ def header(column: str) -> str:
 
 NUMBER = {"type": "rightAligned",
           "valueFormatter": {"function": "params.value == null ? '' : d3.format(',')(params.value)"}}
+# counts among words ("<5", "not collected"): text to the grid, which would show a word in a
+# number column as "Invalid Number", aligned and formatted as numbers
+COUNTS = {"type": "rightAligned", "cellDataType": "text", "valueFormatter": {"function": (
+    "params.value == null ? '' : isNaN(params.value) ? params.value : d3.format(',')(+params.value)")}}
+
+
+def _kind(values: pd.Series) -> dict:
+    """How a grid shows a column: numbers, counts among words, or as it infers (text, dates)."""
+    if pd.api.types.is_bool_dtype(values):
+        return {}
+    if pd.api.types.is_numeric_dtype(values):
+        return NUMBER
+    numbers = [isinstance(v, Number) and not isinstance(v, bool) and v == v for v in values]
+    return COUNTS if any(numbers) else {}
 
 
 def table(id: str, frame: pd.DataFrame, pinned: tuple[str, ...] = (), page_size: int = 20,
@@ -132,9 +150,7 @@ def table(id: str, frame: pd.DataFrame, pinned: tuple[str, ...] = (), page_size:
     `hidden` columns are in the rows (for callbacks) but neither shown nor downloaded; a
     `selectable` table lets one row be chosen (its grid's selectedRows)."""
     columns = [{"field": c, "headerName": header(c), "pinned": "left" if c in pinned else None,
-                **({"hide": True} if c in hidden else {}),
-                **(NUMBER if pd.api.types.is_numeric_dtype(frame[c])
-                   and not pd.api.types.is_bool_dtype(frame[c]) else {})}
+                **({"hide": True} if c in hidden else {}), **_kind(frame[c])}
                for c in frame.columns]
     grid = dag.AgGrid(
         id=id, rowData=records(frame), columnDefs=columns,

@@ -29,6 +29,7 @@ GREEK = "Εκστρατεία ενημέρωσης στη Νεάπολη-Συκ�
 CYRILLIC = "Съвет на мигрантите в Стара Загора"
 COMMENT = "Status went back: Ms Jane Example left the council"
 BOM = b"\xef\xbb\xbf"
+REGISTERS = ("AT", "GR", "RO")  # the demo countries that keep participant registers
 
 
 def sheet(path: Path, name: str) -> list[dict]:
@@ -128,11 +129,22 @@ def test_kpi_summary_equals_mvh_kpis(pack, export_db, reg):
             assert (row["Target"], row["% of target"]) == (k["target"], k["percent"])
             assert row["Planned at 2022-Q4"] == k["planned"]
             assert row["Status"].endswith(reg.status_rule.statuses[k["status"]].label)
+        elif k["id"] == "unique_participants" and k["country"] not in REGISTERS:
+            assert (row[k["country"]], k["value"]) == ("not collected", 0)  # no register: not 0 people
         else:
             assert row[k["country"]] == k["value"], (k["id"], k["country"])
     assert len(report["kpis"]) == len(reg.kpis) * 8 == 6 * 8
     assert rows["migrants_reached"]["Cumulative to 2022-Q4"] == 563_400
     assert [rows["migrants_reached"][c] for c in ("FR", "HU")] == [208_863, 7_861]
+
+
+def test_countries_without_registers_have_unique_participants_not_collected(pack):
+    rows = {row["Country"]: row for row in sheet(pack, "Unique participants")}
+    period = "Unique participants 2022-Q1..2022-Q4 (each person once)"
+    assert {c: rows[c][period] for c in ("AT", "BG", "FR", "GR", "HU", "IT", "RO", "Total")} == {
+        "AT": 186, "BG": "not collected", "FR": "not collected", "GR": 174, "HU": "not collected",
+        "IT": "not collected", "RO": 262, "Total": 622}
+    assert rows["BG"]["Participations 2022-Q1..2022-Q4 (a person once per activity)"] == "not collected"
 
 
 def test_a_flow_sums_the_period_and_a_stock_is_taken_at_its_end(export_db, reg, tmp_path):

@@ -104,7 +104,7 @@ def test_participations_show_small_counts_as_less_than_five(con, reg):
 def test_outreach_by_channel_adds_up_to_migrants_reached(con, reg):
     outreach = provenance.sheet_rows(con, reg, "outreach", "migrants_reached", "2023-Q4")
     channels = tables.by_category(outreach, reg, reg.kpi("migrants_reached"))
-    fig = figures.by_category(channels, "Migrants reached", "migrants")
+    fig = figures.by_category(channels, "Migrants reached (migrants)", "migrants")
     bars = dict(zip(fig.data[0].y, fig.data[0].x, strict=True))
     assert sum(bars.values()) == 1_046_634
     assert bars["Migrants in the council's territory"] == 472_500

@@ -87,14 +87,16 @@ def test_breakdowns_add_up_to_the_kpis(reg, demo_db):
     parts = tables.breakdown(activities, reg, reg.kpi("direct_participants"))
     total = truth[truth["country"].isna() & (truth["id"] == "direct_participants")]["value"].iloc[0]
     assert parts.groupby("by")["count"].sum().to_dict() == {"sex": total, "age": total}
-    assert tables.by_category(activities, reg, reg.kpi("direct_participants"))["Participants"].sum() == total
+    categories = tables.by_category(activities, reg, reg.kpi("direct_participants"))
+    assert categories["Direct participations (participations)"].sum() == total  # says what it counts
+    assert categories["Third-country nationals (participations)"].sum() == 4_588
     channels = tables.by_category(data.sheet_rows("outreach", "migrants_reached", "2023-Q4"), reg,
                                   reg.kpi("migrants_reached"))
     reached = truth[truth["country"].isna() & (truth["id"] == "migrants_reached")]["value"].iloc[0]
-    assert channels["Migrants reached"].sum() == reached == 1_046_634
+    assert channels["Migrants reached (migrants)"].sum() == reached == 1_046_634
     assert channels.iloc[0].to_dict() == {"Channel": "Migrants in the council's territory",
                                           "Estimation method": "Official statistics",
-                                          "rows": 7, "Migrants reached": 472_500}
+                                          "rows": 7, "Migrants reached (migrants)": 472_500}
 
 
 def test_findings_of_accepted_and_rejected_files(reg):
@@ -179,3 +181,29 @@ def test_refused_uploads_name_their_sender_newest_first():
         "first_error": "This workbook is for BG, but you report for RO.", "sender_country": "RO",
         "for_country": "BG", "quarter": "2023-Q1", "errors": 2}
     assert list(frame["sent_by"]) == ["partner-ro", "command line", "not recorded"]
+
+
+def test_counts_among_words_are_text_to_the_grid_aligned_as_numbers(reg):
+    from dashboard import ui
+
+    frame = pd.DataFrame({"sex": ["Female", "Other"], "under_18": [41, "<5"],
+                          "unique": [249, "not collected"], "people": [1234, 5], "note": ["", None]})
+    grid = ui.table("t", frame).children[0]
+    kinds = {c["field"]: (c.get("cellDataType"), c.get("type")) for c in grid.columnDefs}
+    assert kinds == {"sex": (None, None), "under_18": ("text", "rightAligned"),
+                     "unique": ("text", "rightAligned"), "people": (None, "rightAligned"),
+                     "note": (None, None)}
+    assert "d3.format" in ui.COUNTS["valueFormatter"]["function"]  # 2,336 with its separator
+    assert ui.number("not collected") == "not collected" and ui.number(1234.0) == "1,234"
+
+
+def test_unique_participants_are_not_collected_where_no_register_was_kept(reg):
+    assert data.collected("2023-Q4") == {"AT", "GR", "RO"}
+    assert data.collected("2021-Q4") == set()  # the registers start in 2022-Q1
+    assert data.shown("unique_participants", 0.0, "BG", "2023-Q4") == "not collected"
+    assert data.shown("unique_participants", 249.0, "AT", "2023-Q4") == 249
+    assert data.shown("unique_participants", 798.0, None, "2023-Q4") == 798
+    assert data.shown("direct_participants", 707.0, "BG", "2023-Q4") == 707  # not a register count
+    assert tables.collected_note(reg, {"AT", "GR", "RO"}) == (
+        " (registers of AT, GR, RO; not collected in BG, FR, HU, IT)")
+    assert tables.collected_note(reg, set()).startswith(" (not collected")

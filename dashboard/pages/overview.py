@@ -9,7 +9,7 @@ import dash
 import pandas as pd
 from dash import dcc, html
 
-from dashboard import auth, data, figures, ui
+from dashboard import auth, data, figures, tables, ui
 from dashboard.ui import number, status_badge
 from pipelines.declaration import registry
 
@@ -105,7 +105,9 @@ def _side_figures(reg, now: pd.DataFrame, as_of: str) -> html.Div:
         items.append(html.P([html.Strong(f"{kpi.label}: "),
                              _to_rows(html.Span(number(row["value"]), id=f"overview-value-{kpi.id}"),
                                       kpi, None, as_of),
-                             f" {kpi.unit}. ", html.Span(kpi.counting_rule, className="muted")]))
+                             f" {kpi.unit}", tables.collected_note(reg, data.collected(as_of))
+                             if kpi.source.register_count else "", ". ",
+                             html.Span(kpi.counting_rule, className="muted")]))
     return html.Div(items)
 
 

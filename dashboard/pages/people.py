@@ -67,10 +67,22 @@ def _registers(counts: dict[str, pd.DataFrame], reg, kpi, now: pd.DataFrame, cou
         index=lambda c: names[rows][c]["en"],
         columns=lambda c: names[columns][c]["en"] if columns else c).reset_index()
     grid = grid.rename(columns={rows: spec.field(rows).label("en")})
-    countries = counts["countries"].rename(columns={
-        "participations": "participations (register)", "unique_participants": "unique participants"})
-    value = flows.kpi_value(now, kpi.id, country)
+    kept = data.collected(as_of)
+    countries = flows.suppressed(counts["countries"]).rename(columns={
+        "participations": "participations (register, a person once per activity)",
+        "unique_participants": "unique participants (people, each person once)"})
+    known = countries["country"].isin([*kept, "Total"])
+    countries = countries.assign(**{c: countries[c].astype(object).where(known, people.NOT_COLLECTED)
+                                    for c in countries.columns[1:]})
+    value = data.shown(kpi.id, flows.kpi_value(now, kpi.id, country), country, as_of)
     by = " and ".join(spec.field(f).label("en").lower() for f in (rows, columns) if f)
+    if country and country not in kept:
+        return html.Section([
+            html.H2(f"{kpi.label} from the registers, {where}, up to {as_of}"),
+            html.Dl([html.Dt(f"{kpi.label} ({kpi.unit}, each person once)"),
+                     html.Dd(value, id="people-value-" + kpi.id)], className="facts"),
+            html.P(f"{where} kept no participant register up to {as_of}: its unique participants "
+                   "were not counted (which is not zero people).", className="muted")], className="panel")
     return html.Section([
         html.H2(f"{kpi.label} from the registers, {where}, up to {as_of}"),
         html.Dl([html.Dt(f"{kpi.label} ({kpi.unit}, each person once)"),
@@ -79,12 +91,13 @@ def _registers(counts: dict[str, pd.DataFrame], reg, kpi, now: pd.DataFrame, cou
         html.P("Partners who keep a participant register send one row per participation with a "
                "participant code, stored only as a keyed hash. A participation is a person in an "
                "activity; a unique participant is a person counted once, however many activities "
-               "and quarters. Only quarters with a register count here.", className="muted"),
-        ui.table("people-register-quarters", flows.suppressed(quarters)),
-        html.H3(f"Unique participants by {by} (each person once, as last recorded)"),
-        ui.table("people-register-breakdown", flows.suppressed(grid)),
+               "and quarters. Only quarters with a register count here; countries without one "
+               "show \"not collected\".", className="muted"),
+        ui.table("people-register-quarters", flows.suppressed(quarters), pinned=("quarter",)),
+        html.H3(f"Unique participants by {by} (people, each person once, as last recorded)"),
+        ui.table("people-register-breakdown", flows.suppressed(grid), pinned=(grid.columns[0],)),
         html.H3("Per country"),
-        ui.table("people-register-countries", flows.suppressed(countries)),
+        ui.table("people-register-countries", countries, pinned=("country",)),
     ], className="panel")
 
 

@@ -15,7 +15,7 @@ from dash import dcc, html
 
 from dashboard import data, figures, tables, ui
 from pipelines.declaration import registry
-from pipelines.marts import projection
+from pipelines.marts import people, projection
 
 dash.register_page(__name__, path="/trends", name="Trends", title="Trends", order=2)
 
@@ -32,6 +32,7 @@ def layout(kpi: str | None = None, as_of: str | None = None, **_query) -> html.D
     series = data.kpi_series(as_of)
     mine = series[series["id"] == chosen.id]
     now = mine[mine["country"].isna()].sort_values("quarter").iloc[-1]
+    countries = _collected_only(mine, chosen)
     return html.Div([
         dcc.Location(id="trends-url", refresh="callback-nav"), *args.notes(),
         ui.page_head("Trends",
@@ -50,9 +51,9 @@ def layout(kpi: str | None = None, as_of: str | None = None, **_query) -> html.D
         ], className="panel"),
         html.Section([
             html.H2("By country"),
-            ui.graph("trends-countries", figures.trend_by_country(series, reg, chosen.id),
+            ui.graph("trends-countries", figures.trend_by_country(countries, reg, chosen.id),
                      f"trend-{chosen.id}-countries"),
-            ui.table("trends-table", _by_country(mine, reg), pinned=("country", as_of)),
+            ui.table("trends-table", _by_country(countries, reg), pinned=("country", as_of)),
         ], className="panel"),
     ])
 
@@ -97,12 +98,25 @@ def _backtest(horizons: pd.DataFrame, latest: str) -> list:
             ui.table("trends-backtest", shown)]
 
 
+def _collected_only(mine: pd.DataFrame, kpi) -> pd.DataFrame:
+    """A KPI's values by country and quarter, without the quarters a count of the registers was
+    not collected in a country (none of its registers up to then): not 0 but a gap."""
+    if not kpi.source.register_count:
+        return mine
+    kept = [c is None or c != c or c in data.collected(q) for c, q in zip(mine["country"], mine["quarter"],
+                                                                            strict=True)]
+    return mine.assign(value=mine["value"].where(kept))
+
+
 def _by_country(mine: pd.DataFrame, reg) -> pd.DataFrame:
-    """Countries x quarters of one KPI, the whole project last."""
+    """Countries x quarters of one KPI, the whole project last; "not collected" for a gap."""
     frame = mine.assign(country=mine["country"].fillna("all")).pivot_table(
-        index="country", columns="quarter", values="value", aggfunc="first")
+        index="country", columns="quarter", values="value", aggfunc="first", dropna=False)
     order = [c.code for c in reg.countries] + ["all"]
-    return frame.reindex(order).rename_axis(None, axis=1).reset_index()
+    frame = frame.reindex(order).rename_axis(None, axis=1)
+    if frame.isna().to_numpy().any():
+        frame = frame.astype(object).where(frame.notna(), people.NOT_COLLECTED)
+    return frame.reset_index()
 
 
 ui.filters_in_url("trends", kpi="trends-kpi", as_of="trends-as-of")

@@ -265,10 +265,14 @@ def kpi_summary(s: Scope) -> Table:
     )
     in_period = period_values(s)
     styles = reg.status_rule.statuses
+    counted_in = people.collected(s.con, s.as_of)
     rows = []
     for kpi in reg.kpis:
         row = overall.loc[kpi.id]
         style = styles[row["status"]]
+        shown = {c.code: by_country.loc[kpi.id, c.code]
+                 if c.code in counted_in or not kpi.source.register_count else people.NOT_COLLECTED
+                 for c in reg.countries}
         rows.append({
             "KPI id": kpi.id,
             "KPI": kpi.label,
@@ -280,7 +284,7 @@ def kpi_summary(s: Scope) -> Table:
             f"Planned at {s.as_of}": row["planned"],
             "% of target": row["percent"],
             "Status": f"{style.symbol} {style.label}",
-            **{c.code: by_country.loc[kpi.id, c.code] for c in reg.countries},
+            **shown,
             "Counts": COUNTS[kpi.count],
         })
     return Table(SUMMARY, pd.DataFrame(rows), formats={"% of target": "0.0"}, freeze_columns=2)
@@ -418,17 +422,19 @@ def listed(s: Scope, sheet_id: str, title: str) -> Table:
 
 def unique_participants(s: Scope) -> Table:
     """Per country: participations and unique participants from the registers, in the period and
-    cumulatively; then unique participants (cumulative) by the register's breakdowns, small
-    cells "<5"."""
+    cumulatively ("not collected" where a country kept no register then); then unique participants
+    (cumulative) by the register's breakdowns, small cells "<5"."""
     reg = s.registry
     period = people.by_country(s.con, reg, s.period.last, s.period.first)
     cumulative = people.by_country(s.con, reg, s.as_of)
     total = f"Unique participants to {s.as_of} (each person once)"
     frame = pd.DataFrame({
         "Country": period["country"],
-        f"Participations {s.period} (a person once per activity)": period["participations"],
-        f"Unique participants {s.period} (each person once)": period["unique_participants"],
-        total: cumulative["unique_participants"],
+        f"Participations {s.period} (a person once per activity)": _collected(
+            period, "participations", people.collected(s.con, s.period.last, s.period.first)),
+        f"Unique participants {s.period} (each person once)": _collected(
+            period, "unique_participants", people.collected(s.con, s.period.last, s.period.first)),
+        total: _collected(cumulative, "unique_participants", people.collected(s.con, s.as_of)),
     })
     rows, columns = people.breakdowns(reg)
     spec = reg.participant_register.sheet
@@ -439,6 +445,13 @@ def unique_participants(s: Scope) -> Table:
                      *([reg.code_lists[spec.field(columns).choices][other]["en"]] if columns else [])]
             frame.loc[len(frame)] = {"Country": f"to {s.as_of}: {', '.join(named)}", total: n}
     return Table(UNIQUE, _suppress(frame, list(frame.columns[1:])), freeze_columns=1)
+
+
+def _collected(counts: pd.DataFrame, column: str, countries: set[str]) -> list:
+    """A column of people.by_country, "not collected" for a country without registers (never 0);
+    the total stays a number."""
+    return [n if country in countries or country == "Total" else people.NOT_COLLECTED
+            for country, n in zip(counts["country"], counts[column], strict=True)]
 
 
 def submissions(s: Scope) -> Table:

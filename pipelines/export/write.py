@@ -23,6 +23,7 @@ from pipelines.declaration.registry import Registry
 from pipelines.export import pack as export
 from pipelines.export import snapshot, submitted
 from pipelines.export.pack import SUPPRESSED, Chart, Pack, Table
+from pipelines.marts.people import NOT_COLLECTED
 from pipelines.store import db
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -113,8 +114,8 @@ def _write_cell(ws, row, col, value, styles, num_format, bold, wrap) -> None:
     elif isinstance(value, dt.date):
         ws.write_datetime(row, col, value, styles.get(DATE_FORMAT, bold))
     else:
-        # a suppressed count stays aligned with the numbers of its column
-        align = "right" if value == SUPPRESSED else None
+        # a suppressed or uncollected count stays aligned with the numbers of its column
+        align = "right" if value in (SUPPRESSED, NOT_COLLECTED) else None
         ws.write_string(row, col, str(value), styles.get(bold=bold, wrap=wrap, align=align))
 
 

@@ -34,6 +34,19 @@ def has_registers(con: duckdb.DuckDBPyConnection) -> bool:
                 .fetchone()[0])
 
 
+NOT_COLLECTED = "not collected"  # shown for a country without registers, never 0
+
+
+def collected(con: duckdb.DuckDBPyConnection, as_of: str, first: str | None = None) -> set[str]:
+    """The countries with a current register for a quarter from `first` (default: the start) to
+    the as-of quarter: elsewhere nobody was counted, which is not zero people."""
+    if not has_registers(con):
+        return set()
+    found = con.execute("SELECT DISTINCT country FROM current_registers WHERE quarter <= ? AND quarter >= ?",
+                        [as_of, first or ""]).fetchall()
+    return {country for (country,) in found}
+
+
 def _rows(as_of: str, country: str | None, first: str | None = None) -> tuple[str, dict]:
     """Participations of current registers from `first` (default: the start) to the as-of quarter."""
     sql = """
