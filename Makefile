@@ -9,7 +9,7 @@ LANG_OPT := $(if $(TEMPLATE_LANG),--lang $(TEMPLATE_LANG),)
 SYSTEM_PACKAGES := chromium chromium-driver libreoffice-calc-nogui
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run serve serve-prod accounts ingest demo-data template test lint bench system-deps clean distclean
+.PHONY: help setup run serve serve-prod accounts ingest demo-data template test lint bench system-deps clean distclean translations
 
 help: ## List the targets
 	@echo "Migrant Voices Heard impact monitor"
@@ -60,6 +60,16 @@ system-deps: ## Install Chromium and LibreOffice for the browser and file tests,
 test: setup system-deps ## Run every test (unit, files, database, headless Chromium), two at a time
 	@echo "==> running the tests"
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+translations: setup ## Update the dashboard's catalogues (dashboard/locale/*/LC_MESSAGES/messages.po) from its code
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ --no-location --sort-output --omit-header \
+		-o dashboard/locale/messages.pot dashboard
+	@for lang in de bg fr el hu it ro; do \
+		if [ -f dashboard/locale/$$lang/LC_MESSAGES/messages.po ]; then \
+			$(BIN)/pybabel update -i dashboard/locale/messages.pot -d dashboard/locale -l $$lang \
+				--no-location --omit-header --no-fuzzy-matching --ignore-obsolete; \
+		else $(BIN)/pybabel init -i dashboard/locale/messages.pot -d dashboard/locale -l $$lang; fi; \
+	done
 
 lint: setup ## Check style with ruff
 	$(BIN)/ruff check pipelines dashboard tests bench

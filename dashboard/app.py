@@ -11,7 +11,9 @@ import flask
 from dash import Dash, dcc, html
 from flask_wtf.csrf import generate_csrf
 
-from dashboard import auth, data, failures
+from dashboard import auth, data, failures, i18n
+from dashboard.i18n import _
+from pipelines.access import accounts
 from pipelines.declaration import registry
 from pipelines.store import db
 
@@ -37,6 +39,7 @@ def create_app() -> Dash:
     auth.guard_layouts()
     failures.install(app)
     app.server.add_url_rule("/counting", "counting", switch_counting, methods=["POST"])
+    app.server.add_url_rule("/language", "language", switch_language, methods=["POST"])
     app.layout = functools.partial(shell, reg)
     return app
 
@@ -46,27 +49,61 @@ def shell(reg) -> html.Div:
     are and a logout button. Empty of pages for the anonymous call Dash makes when it starts."""
     user = auth.current()
     account = html.Div([
-        html.Span(f"{user.username} · {user.role}" + (f" · {user.country}" if user.country else ""),
-                  id="account-name"),
+        html.Span(f"{user.username} · {_(ROLES[user.role])}"
+                  + (f" · {user.country}" if user.country else ""), id="account-name"),
+        _language_menu(),
         _counting_switch(),
         html.Form([dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
-                   html.Button("Log out", type="submit", id="logout")],
+                   html.Button(_("Log out"), type="submit", id="logout")],
                   method="post", action="/logout"),
     ], className="account") if user else None
     return html.Div([
-        html.A("Skip to content", href="#main", className="skip-link"),
+        html.A(_("Skip to content"), href="#main", className="skip-link"),
         html.Header([
-            html.Div([html.Strong(reg.project.name), html.Span(" impact monitor")],
+            html.Div(html.Strong(_("{project} impact monitor", project=reg.project.name)),
                      className="brand"),
-            html.Nav([dcc.Link(page["name"], href=page["relative_path"], className="nav-link")
+            html.Nav([dcc.Link(_(page["name"]), href=page["relative_path"], className="nav-link")
                       for page in auth.pages_for(user)], className="nav",
-                     **{"aria-label": "Pages"}),
+                     **{"aria-label": _("Pages")}),
             account,
-        ], className="top"),
+        ], className="top", lang=i18n.lang()),
         html.Main([failures.notice(), _counting_notice(), dash.page_container], id="main", tabIndex="-1"),
-        html.Footer(f"{reg.project.fund} · grant {reg.project.grant} · "
-                    f"{reg.project.start:%d %b %Y} – {reg.project.end:%d %b %Y}", className="foot"),
+        html.Footer(_("{fund} · grant {grant} · {start} – {end}", fund=reg.project.fund,
+                      grant=reg.project.grant, start=i18n.date(reg.project.start),
+                      end=i18n.date(reg.project.end)), className="foot"),
     ])
+
+
+N_ = i18n.N_
+ROLES = {"partner": N_("partner"), "manager": N_("manager"), "admin": N_("admin")}
+# the pages' names as the navigation shows them (each page registers its English name)
+PAGE_NAMES = (N_("Overview"), N_("Countries"), N_("Trends"), N_("Councils & Authorities"), N_("People"),
+              N_("Submissions"), N_("Data quality"), N_("Review"), N_("Indicators"), N_("Provenance"),
+              N_("Upload"), N_("EU export"), N_("Audit"))
+
+
+def _language_menu() -> html.Form:
+    """The reader's language, each written in its own script; a form, like the other switches."""
+    return html.Form([
+        dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+        html.Label(_("Language"), htmlFor="language-choice", className="visually-hidden"),
+        html.Select([html.Option(i18n.name(code), value=code, lang=code, selected=code == i18n.lang())
+                     for code in i18n.languages()], id="language-choice", name="lang",
+                    className="language-choice"),
+        html.Button(_("Show"), type="submit", id="language-button"),
+    ], method="post", action="/language", className="language")
+
+
+def switch_language():
+    """POST /language: the reader's language, kept in their account (and session), then back to
+    the page."""
+    chosen = flask.request.form.get("lang")
+    user = auth.current()
+    if chosen in i18n.languages():
+        flask.session["lang"] = chosen
+        if user is not None and user.lang != chosen:
+            accounts.set_lang(user.username, chosen, registry.get())
+    return _back()
 
 
 def _counting_switch() -> html.Form:
@@ -75,9 +112,9 @@ def _counting_switch() -> html.Form:
     on = data.approved_only()
     return html.Form([
         dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
-        html.Button("Approved data only: on" if on else "Approved data only: off", type="submit",
+        html.Button(_("Approved data only: on") if on else _("Approved data only: off"), type="submit",
                     id="counting-switch", className="switch" + (" on" if on else ""),
-                    title="Count approved quarters only (KPIs, their rows, entities and export)",
+                    title=_("Count approved quarters only (KPIs, their rows, entities and export)"),
                     **{"aria-pressed": "true" if on else "false"}),
     ], method="post", action="/counting")
 
@@ -87,17 +124,24 @@ def _counting_notice() -> html.P | None:
         return None
     try:
         approved, versions = data.approved_share()
-        share = f" ({approved:,} of {versions:,} current versions are approved)"
+        share = " " + _("({approved} of {versions} current versions are approved)",
+                        approved=i18n.number(approved), versions=i18n.number(versions))
     except db.NoDatabase:
         share = ""
-    return html.P([f"Counting approved quarters only{share}: quarters still submitted, returned or "
-                   "reopened are left out of the KPIs and their rows. Participant registers are "
-                   "counted in full (they are not reviewed)."], className="counting", id="counting-notice")
+    return html.P(_("Counting approved quarters only{share}: quarters still submitted, returned or "
+                    "reopened are left out of the KPIs and their rows. Participant registers are "
+                    "counted in full (they are not reviewed).", share=share),
+                  className="counting", id="counting-notice")
 
 
 def switch_counting():
     """POST /counting: turn approved data only on or off for this reader, and go back to the page."""
     flask.session["approved_only"] = not flask.session.get("approved_only", False)
+    return _back()
+
+
+def _back():
+    """A redirection to the page the form was sent from (a path of this site only)."""
     back = urlsplit(flask.request.referrer or "/")
     same_site = not back.netloc or back.netloc == flask.request.host
     target = (back.path or "/") + (f"?{back.query}" if back.query else "") if same_site else "/"

@@ -32,9 +32,12 @@ from urllib.parse import urlparse
 
 import flask
 import flask_login
+from babel.dates import format_timedelta
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_wtf.csrf import generate_csrf
 
+from dashboard import i18n
+from dashboard.i18n import _
 from pipelines.access import accounts, login_counters
 from pipelines.declaration import registry
 
@@ -126,8 +129,8 @@ def _paused() -> flask.Response | None:
     if flask.request.endpoint != "login" or flask.request.method != "POST" or login_counters.writable():
         return None
     _audit("login_refused", _typed_name() or "?", "the accounts database cannot be written")
-    return flask.Response(page("Logging in is paused: the server cannot record logins now (its data "
-                               "folder is read-only or full). Try again later."), status=503,
+    return flask.Response(page(_("Logging in is paused: the server cannot record logins now (its data "
+                                 "folder is read-only or full). Try again later.")), status=503,
                           mimetype="text/html")
 
 
@@ -137,9 +140,12 @@ def _login():
         username = _typed_name()
         if (user := accounts.verify(username, flask.request.form.get("password", ""))) is None:
             _audit("login_failed", username or "?")
-            message, status = "Wrong user name or password, or the account is disabled.", 401
+            message, status = _("Wrong user name or password, or the account is disabled."), 401
         else:
+            chosen = flask.session.get("lang")  # the language chosen on the login page stays
             flask.session.clear()
+            if chosen:
+                flask.session["lang"] = chosen
             flask_login.login_user(LoggedIn(user))
             flask.session["login_at"] = time.time()
             accounts.remember_address(user.username, client())
@@ -164,19 +170,16 @@ def _throttled(limiter: Limiter, _error: RateLimitExceeded) -> flask.Response:
                 default=now + 60)
     wait = max(1, math.ceil(until - now))
     _audit("login_throttled", _typed_name() or "?", f"wait {wait} s")
-    response = flask.Response(page(
-        f"Too many failed logins: wait {_duration(wait)} before trying again, or ask the project's "
-        "coordination to unlock your account."), status=429, mimetype="text/html")
+    response = flask.Response(page(_(
+        "Too many failed logins: wait {duration} before trying again, or ask the project's "
+        "coordination to unlock your account.", duration=_duration(wait))), status=429, mimetype="text/html")
     response.headers["Retry-After"] = str(wait)
     return response
 
 
 def _duration(seconds: int) -> str:
-    if seconds <= 90:
-        return f"{seconds} second" + ("s" if seconds > 1 else "")
-    if seconds <= 90 * 60:
-        return f"{math.ceil(seconds / 60)} minutes"
-    return f"{math.ceil(seconds / 3600)} hours"
+    """A wait in words, in the reader's language (Babel's units)."""
+    return format_timedelta(dt.timedelta(seconds=seconds), threshold=1.5, locale=i18n.lang())
 
 
 def _logout():
@@ -199,7 +202,22 @@ def _safe_next(target: str | None) -> str:
 
 
 def page(message: str) -> str:
-    """The login form, with a message above it."""
-    return (PAGE.replace("{project}", escape(registry.get().project.name))
-            .replace("{message}", f'<p class="error" role="alert">{escape(message)}</p>' if message else "")
-            .replace("{csrf}", escape(generate_csrf())))
+    """The login form in the reader's language (chosen on the page, else their browser's), with
+    a message above it."""
+    chosen = flask.request.args.get("lang")
+    if chosen in i18n.languages():
+        flask.session["lang"] = chosen
+    current = i18n.lang()
+    options = "".join(f'<option value="{code}" lang="{code}"{" selected" if code == current else ""}>'
+                      f"{escape(i18n.name(code))}</option>" for code in i18n.languages())
+    words = {"log_in": _("Log in"), "language": _("Language"), "choose": _("Show"),
+             "user_name": _("User name"), "password": _("Password"),
+             "help": _("No account yet, or a forgotten password? Ask the project's coordination."),
+             "project": _("{project} impact monitor", project=registry.get().project.name)}
+    texts = {"lang": current, "languages": options, "csrf": escape(generate_csrf()),
+             "message": f'<p class="error" role="alert">{escape(message)}</p>' if message else "",
+             **{key: escape(text) for key, text in words.items()}}
+    html = PAGE
+    for key, text in texts.items():
+        html = html.replace("{" + key + "}", text)
+    return html

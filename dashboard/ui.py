@@ -13,7 +13,8 @@ import dash_ag_grid as dag
 import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
-from dashboard import downloads
+from dashboard import downloads, i18n
+from dashboard.i18n import _
 from dashboard.tables import records
 from pipelines.declaration.registry import Registry
 
@@ -22,9 +23,7 @@ def number(value: float | str | None) -> str:
     """A count as shown: whole, with thousands separators; a word ("not collected", "<5") as is."""
     if isinstance(value, str):
         return value
-    if value is None or value != value:
-        return "–"
-    return f"{value:,.0f}"
+    return i18n.number(value)
 
 
 def status_badge(registry: Registry, status: str, **attrs) -> html.Span:
@@ -39,8 +38,8 @@ def status_badge(registry: Registry, status: str, **attrs) -> html.Span:
 
 
 def no_data() -> html.Div:
-    return html.Div([html.H1("No data yet"), html.P(
-        "Nothing has been ingested. Run `make ingest` (or `mvh ingest FILES`) and reload.")],
+    return html.Div([html.H1(_("No data yet")), html.P(
+        _("Nothing has been ingested. Run `make ingest` (or `mvh ingest FILES`) and reload."))],
         className="empty")
 
 
@@ -123,14 +122,17 @@ def graph(id: str, figure, filename: str) -> dcc.Graph:
 
 
 def header(column: str) -> str:
-    return column if column[:1].isdigit() else column.replace("_", " ").capitalize()
+    """A table column's heading in the reader's language ("file_name" -> "File name"); a
+    quarter stays as it is."""
+    text = column.replace("_", " ")  # the first letter up, the others as written ("KPI id")
+    return column if column[:1].isdigit() else _(text[:1].upper() + text[1:])
 
 
 NUMBER = {"type": "rightAligned",
           "valueFormatter": {"function": "params.value == null ? '' : d3.format(',')(params.value)"}}
 # counts among words ("<5", "not collected"): text to the grid, which would show a word in a
 # number column as "Invalid Number", aligned and formatted as numbers
-COUNTS = {"type": "rightAligned", "cellDataType": "text", "valueFormatter": {"function": (
+COUNTS = {"type": "rightAligned", "cellDataType": False, "valueFormatter": {"function": (
     "params.value == null ? '' : isNaN(params.value) ? params.value : d3.format(',')(+params.value)")}}
 
 
@@ -144,25 +146,40 @@ def _kind(values: pd.Series) -> dict:
     return COUNTS if any(numbers) else {}
 
 
+def _narrowest(heading: str) -> int:
+    """A column's least width in pixels: its heading's longest word on one line, beside the filter
+    button (columns are sized to their cells, their headings wrap between words)."""
+    return min(150, max(72, round(7.5 * max(map(len, heading.split()), default=0)) + 46))
+
+
+# a column of long text wraps at a readable width, its row growing to fit
+WRAPPED = {"wrapText": True, "autoHeight": True, "maxWidth": 240,
+           "cellStyle": {"lineHeight": "1.4", "paddingTop": "9px", "paddingBottom": "9px"}}
+
+
 def table(id: str, frame: pd.DataFrame, pinned: tuple[str, ...] = (), page_size: int = 20,
-          hidden: tuple[str, ...] = (), selectable: bool = False) -> html.Div:
+          hidden: tuple[str, ...] = (), selectable: bool = False, wrap: tuple[str, ...] = ()) -> html.Div:
     """A sortable, filterable table (AG Grid, keyboard navigable) with its CSV and XLSX buttons.
-    `hidden` columns are in the rows (for callbacks) but neither shown nor downloaded; a
+    `pinned` columns stay in view while the others scroll; `wrap` columns of long text wrap, so
+    that the columns after them are in view too. Columns are as wide as their cells (headers
+    wrap). `hidden` columns are in the rows (for callbacks) but neither shown nor downloaded; a
     `selectable` table lets one row be chosen (its grid's selectedRows)."""
     columns = [{"field": c, "headerName": header(c), "pinned": "left" if c in pinned else None,
-                **({"hide": True} if c in hidden else {}), **_kind(frame[c])}
+                "minWidth": _narrowest(header(c)), **({"hide": True} if c in hidden else {}),
+                **_kind(frame[c]), **(WRAPPED if c in wrap else {})}
                for c in frame.columns]
     grid = dag.AgGrid(
         id=id, rowData=records(frame), columnDefs=columns,
-        defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 90,
+        defaultColDef={"sortable": True, "filter": True, "resizable": True,
                        "wrapHeaderText": True, "autoHeaderHeight": True},
         dashGridOptions={"domLayout": "autoHeight", "pagination": len(frame) > page_size,
                          "paginationPageSize": page_size, "paginationPageSizeSelector": False,
                          "enableCellTextSelection": True, "ensureDomOrder": True,
                          "suppressColumnVirtualisation": True,  # every column in the DOM
+                         "suppressFieldDotNotation": True,  # "2022-Q1..2022-Q4" names a column
                          **({"rowSelection": {"mode": "singleRow", "checkboxes": True,
                                                "enableClickSelection": True}} if selectable else {})},
-        columnSize="autoSize", style={"height": None})
+        columnSize="autoSize", columnSizeOptions={"skipHeader": True}, style={"height": None})
     return html.Div([grid, downloads.buttons(id, frame.drop(columns=list(hidden)))], className="table-block")
 
 

@@ -158,7 +158,7 @@ def sign_in(pg, url: str, username: str = "manager") -> None:
     pg.goto(f"{url}/login")
     pg.fill("#username", username)
     pg.fill("#password", PASSWORD)
-    pg.click("button[type=submit]")
+    pg.click(".login-form button[type=submit]")
     pg.wait_for_selector("#account-name")
 
 

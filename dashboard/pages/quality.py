@@ -11,12 +11,16 @@ checks on the server that the warning is one the user may see and that their rol
 
 from __future__ import annotations
 
+import json
+
 import dash
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
-from dashboard import auth, data, tables, ui
+from dashboard import auth, data, i18n, tables, ui
+from dashboard.i18n import N_, _
 from pipelines.access import finding_notes
 from pipelines.declaration import registry
+from pipelines.intake import messages
 
 dash.register_page(__name__, path="/quality", name="Data quality", title="Data quality", order=6,
                    access="partner")
@@ -24,9 +28,18 @@ dash.register_page(__name__, path="/quality", name="Data quality", title="Data q
 WARNING, ERROR = "▲", "✖"
 
 
-SHOW = {"open": "Open items", "all": "All, closed too"}
-BUTTONS = {"explain": "Send the explanation", "accept": "Accept the warning",
-           "correct": "Ask for a correction"}
+SHOW = {"open": N_("Open items"), "all": N_("All, closed too")}
+BUTTONS = {"explain": N_("Send the explanation"), "accept": N_("Accept the warning"),
+           "correct": N_("Ask for a correction")}
+# the words the findings table shows, in the reader's language: its columns and coded values
+WORDS = (N_("State"), N_("Country"), N_("Quarter"), N_("Partner"), N_("File name"), N_("Version"),
+         N_("Outcome"), N_("Severity"), N_("Sheet"), N_("Cell"), N_("Value"), N_("Check"), N_("Message"),
+         N_("Fix"), N_("Review"), N_("At"), N_("Rejected at"), N_("Sent by"), N_("First error"),
+         N_("Sender country"), N_("For country"), N_("Errors"), N_("open"), N_("closed: superseded"),
+         N_("closed: accepted"), N_("closed: corrected"), N_("accepted"), N_("rejected"), N_("warning"),
+         N_("error"))
+TRANSLATED = ("state", "outcome", "severity")
+NOTE_ERRORS = N_("Write the explanation first."), N_("Say what to correct: the partner reads it.")
 HIDDEN = ("submission_id", "rule")
 
 
@@ -46,46 +59,56 @@ def layout(country: str | None = None, quarter: str | None = None, show: str | N
     errors = tables.only(found, severity="error")
     return html.Div([
         dcc.Location(id="quality-url", refresh="callback-nav"), *args.notes(),
-        ui.page_head("Data quality",
-                     ui.picker("quality-country", "Country", ui.country_options(reg), country,
-                               clearable=True, placeholder="All countries"),
-                     ui.picker("quality-quarter", "Quarter", reg.quarters, quarter,
-                               clearable=True, placeholder="All quarters"),
-                     ui.picker("quality-show", "Show", [{"label": v, "value": k} for k, v in SHOW.items()],
-                               show)),
+        ui.page_head(_("Data quality"),
+                     ui.picker("quality-country", _("Country"), ui.country_options(reg), country,
+                               clearable=True, placeholder=_("All countries")),
+                     ui.picker("quality-quarter", _("Quarter"), reg.quarters, quarter,
+                               clearable=True, placeholder=_("All quarters")),
+                     ui.picker("quality-show", _("Show"),
+                               [{"label": _(v), "value": k} for k, v in SHOW.items()], show)),
         html.Section([
-            html.P([f"{WARNING} {len(warnings):,} {'open ' if show == 'open' else ''}warning(s) in "
-                    f"{warnings['file_name'].nunique()} accepted file(s); "
-                    f"{ERROR} {len(errors):,} error(s) in {errors['file_name'].nunique()} "
-                    "rejected file(s)" + (" not corrected since." if show == "open" else "."),
-                    ], className="lead", id="quality-summary"),
-            html.P("Warnings let a workbook in and flag a figure to check; errors reject the file "
-                   "until the partner sends a corrected one.", className="muted"),
+            html.P(_summary(warnings, errors, show),
+                   className="lead", id="quality-summary"),
+            html.P(_("Warnings let a workbook in and flag a figure to check; errors reject the file "
+                     "until the partner sends a corrected one."), className="muted"),
             ui.matrix("quality-matrix", reg, lambda c, q: _cell(counts.loc[(c, q)], c, q)),
         ], className="panel"),
         html.Section([
-            html.H2("Findings" + "".join(f", {x}" for x in (country, quarter) if x)),
-            html.P("Choose a warning to explain it (partners) or to accept it or ask for a "
-                   "correction (managers).", className="muted"),
+            html.H2(_("Findings") + "".join(f", {x}" for x in (country, quarter) if x)),
+            html.P(_("Choose a warning to explain it (partners) or to accept it or ask for a "
+                     "correction (managers)."), className="muted"),
             ui.table("quality-findings", shown, pinned=("country",), hidden=HIDDEN, selectable=True),
             _note_form(),
         ], className="panel"),
         html.Section([
-            html.H2("Refused uploads"),
-            html.P("Every file that was refused, with who sent it: a file an account sent for a "
-                   "country it does not report for is listed here only, never on that country's "
-                   "pages.", className="muted"),
+            html.H2(_("Refused uploads")),
+            html.P(_("Every file that was refused, with who sent it: a file an account sent for a "
+                     "country it does not report for is listed here only, never on that country's "
+                     "pages."), className="muted"),
             ui.table("quality-refused", tables.refused_uploads(rejected), pinned=("rejected_at",)),
         ], className="panel"),
     ])
 
 
+def _summary(warnings, errors, show: str) -> str:
+    """How many warnings and errors, in how many files (the open ones, or all)."""
+    open_only = show == "open"
+    said = _("{count} open warning(s) in {files} accepted file(s)") if open_only else \
+        _("{count} warning(s) in {files} accepted file(s)")
+    refused = _("{count} error(s) in {files} rejected file(s) not corrected since.") if open_only else \
+        _("{count} error(s) in {files} rejected file(s).")
+    return (f"{WARNING} " + said.format(count=i18n.number(len(warnings)),
+                                        files=i18n.number(warnings["file_name"].nunique()))
+            + f"; {ERROR} " + refused.format(count=i18n.number(len(errors)),
+                                             files=i18n.number(errors["file_name"].nunique())))
+
+
 def _cell(row, country: str, quarter: str) -> html.Td:
-    parts = ([f"{WARNING} {row['warnings']} warning(s)"] if row["warnings"] else []) + (
-        [f"{ERROR} {row['errors']} error(s)"] if row["errors"] else [])
+    parts = ([f"{WARNING} " + _("{count} warning(s)", count=row["warnings"])] if row["warnings"] else []) \
+        + ([f"{ERROR} " + _("{count} error(s)", count=row["errors"])] if row["errors"] else [])
     kind = "errors" if row["errors"] else "warnings" if row["warnings"] else "none"
     text = [dcc.Link(" · ".join(parts), href="/quality" + ui.query(country=country, quarter=quarter))
-            ] if parts else "none"
+            ] if parts else _("none")
     return html.Td(html.Span(text, className=f"cell cell-{kind}"),
                    id=f"quality-cell-{country}-{quarter}")
 
@@ -94,19 +117,46 @@ def _found(warnings, rejected, show: str):
     """The findings the user may see (the open ones unless `show` is "all"), with what was said
     of each."""
     found = tables.all_findings(warnings, rejected, data.submissions(), finding_notes.by_finding())
-    return found if show == "all" else found[found["state"] == "open"]
+    found = found if show == "all" else found[found["state"] == "open"]
+    return _localised(found)
+
+
+def _localised(found):
+    """The findings in the reader's language: each message and fix rendered from its rule and
+    parameters (as the Upload page shows them), the table's coded values translated."""
+    reg, lang = registry.get(), i18n.lang()
+    found = found.copy()
+    said = [messages.render(r["rule"], lang, reg, sheet_id=r.get("sheet_id") or "",
+                            field=r.get("field") or "", value=str(r.get("value") or ""),
+                            cell=r.get("cell") or "", params=_params(r.get("params")))
+            if r.get("rule") in messages.catalogue() else (r["message"], r["fix"])
+            for r in found.to_dict("records")]
+    found["message"], found["fix"] = [m for m, _f in said], [f for _m, f in said]
+    for column in TRANSLATED:
+        found[column] = [_(v) if isinstance(v, str) else v for v in found[column]]
+    return found.drop(columns=[c for c in ("sheet_id", "field", "params") if c in found.columns])
+
+
+def _params(value) -> dict:
+    """A finding's parameters: JSON in the database, a mapping in a quarantine report."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
 
 def _note_form() -> html.Div:
     """What the chosen warning is and what was said of it, a text and the buttons of the user's role."""
     user = auth.current()
     return html.Div([
-        html.Div(html.P("No warning chosen.", className="muted"), id="quality-chosen", role="status"),
-        html.Label(["Explanation or what to correct", dcc.Textarea(
+        html.Div(html.P(_("No warning chosen."), className="muted"), id="quality-chosen", role="status"),
+        html.Label([_("Explanation or what to correct"), dcc.Textarea(
             id="quality-note", maxLength=finding_notes.TEXT_MAX, className="review-reason")]),
         # every button is in the page (a callback fires only when all its inputs are); the ones
         # the user's role may not press are hidden, and refused on the server anyway
-        html.Div([html.Button(label, id=f"quality-{a}", className="download",
+        html.Div([html.Button(_(label), id=f"quality-{a}", className="download",
                               hidden=not (user and user.has(finding_notes.ROLES[a])))
                   for a, label in BUTTONS.items()], className="controls"),
         html.P(id="quality-note-result", role="status"),
@@ -118,13 +168,13 @@ def _chosen(rows):
     """The chosen warning: where, what, its fix and what was said of it."""
     row = _allowed(rows)
     if row is None:
-        return html.P("Choose a warning of a loaded file in the table above.", className="muted")
+        return html.P(_("Choose a warning of a loaded file in the table above."), className="muted")
     said = finding_notes.summary(finding_notes.by_finding().get(finding_notes.Finding.of(row), []))
     where = "!".join(filter(None, (row.get("sheet"), row.get("cell")))) or "the file"
     return [html.P([html.Strong(f"{row['country']} {row['quarter']} · {row['file_name']} · {where}: "),
                     row.get("message") or ""]),
-            html.P(f"Fix: {row.get('fix') or '–'}", className="muted"),
-            html.Pre(said or "Nothing said yet.", className="notes", id="quality-notes")]
+            html.P(_("Fix: {fix}", fix=row.get("fix") or "–"), className="muted"),
+            html.Pre(said or _("Nothing said yet."), className="notes", id="quality-notes")]
 
 
 @callback(Output("quality-note-result", "children"), Output("quality-findings", "rowData"),
@@ -141,20 +191,20 @@ def _noted(*values):
     if action not in BUTTONS or user is None:
         return no_update, no_update, no_update
     if row is None:
-        return "Choose a warning of a loaded file in the table first.", no_update, no_update
+        return _("Choose a warning of a loaded file in the table first."), no_update, no_update
     if not user.has(finding_notes.ROLES[action]):
         auth.audit("denied", f"warning {action}")
-        return "Your account may not do this.", no_update, no_update
+        return _("Your account may not do this."), no_update, no_update
     try:
         finding_notes.add(action, finding_notes.Finding.of(row), user.username,
                           text if isinstance(text, str) else "", address=auth.address())
     except finding_notes.NoteError as exc:
-        return str(exc), no_update, no_update
+        return _(str(exc)), no_update, no_update
     reg, warnings, rejected = auth.scoped(registry.get(), data.findings(), data.rejected())
     shown = tables.only(_found(warnings, rejected, show), country=country, quarter=quarter)
-    done = {"explain": "Explanation sent", "accept": "Warning accepted: it is closed",
-            "correct": "Correction asked"}[action]
-    return f"{done}.", tables.records(shown), _chosen([row])
+    done = {"explain": _("Explanation sent."), "accept": _("Warning accepted: it is closed."),
+            "correct": _("Correction asked.")}[action]
+    return done, tables.records(shown), _chosen([row])
 
 
 def _allowed(rows) -> dict | None:

@@ -21,7 +21,8 @@ import dash
 import flask
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
-from dashboard import auth, data, ui
+from dashboard import auth, data, i18n, ui
+from dashboard.i18n import N_, _
 from pipelines import check, ingest, notify, uploads
 from pipelines.declaration import registry, template
 from pipelines.ingest import ANNOTATED_SUFFIX
@@ -37,71 +38,71 @@ MAX_UPLOAD_MB = container.MAX_FILE_BYTES // container.MB
 SUBMIT, CHECK = "submit", "check"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 log = logging.getLogger(__name__)
-STORAGE_FAILED = ("The server cannot store files at the moment (its storage is full or read-only). "
-                  "{filename} is kept if it could be and will be loaded once the storage is fixed; "
-                  "if it is not on the Submissions page tomorrow, upload it again. The coordination "
-                  "has been told.")
+STORAGE_FAILED = N_("The server cannot store files at the moment (its storage is full or read-only). "
+                    "{filename} is kept if it could be and will be loaded once the storage is fixed; "
+                    "if it is not on the Submissions page tomorrow, upload it again. The coordination "
+                    "has been told.")
 
 
 def layout(**_query) -> html.Div:
     reg = registry.get()
     user = auth.current()
-    languages = [{"label": code, "value": code} for code in reg.languages]
+    languages = [{"label": i18n.name(code), "value": code} for code in reg.languages]
     countries = [c for c in reg.countries if user and user.may_upload_for(c.code)]
     return html.Div([
-        html.H1("Upload a quarterly workbook"),
+        html.H1(_("Upload a quarterly workbook")),
         html.Section([
-            html.H2("Submit a workbook"),
-            html.P("Drop the filled-in workbook here. It is checked at once: every problem is "
-                   "listed, with the cell, what is wrong and how to fix it, and you can download "
-                   "your workbook with the cells marked. A workbook without errors is loaded and "
-                   "counts from then on; a later one for the same quarter (from the same "
-                   "organisation, where each partner organisation reports its own) replaces it. "
-                   f"Files up to {MAX_UPLOAD_MB} MB." + (
-                       f" You can submit for {user.bound_to} only." if user and user.country else ""),
-                   className="muted"),
+            html.H2(_("Submit a workbook")),
+            html.P(_("Drop the filled-in workbook here. It is checked at once: every problem is "
+                     "listed, with the cell, what is wrong and how to fix it, and you can download "
+                     "your workbook with the cells marked. A workbook without errors is loaded and "
+                     "counts from then on; a later one for the same quarter (from the same "
+                     "organisation, where each partner organisation reports its own) replaces it. "
+                     "Files up to {size} MB.", size=MAX_UPLOAD_MB) + (
+                       " " + _("You can submit for {whom} only.", whom=user.bound_to)
+                       if user and user.country else ""), className="muted"),
             html.Div([
                 dcc.RadioItems(id="upload-mode", value=SUBMIT, className="radio", options=[
-                    {"label": "Check and submit", "value": SUBMIT},
-                    {"label": "Only check (nothing is loaded)", "value": CHECK}]),
-                html.Label(["Language of the messages", dcc.Dropdown(
-                    id="upload-lang", options=[{"label": "the workbook's own", "value": ""}, *languages],
-                    value="", clearable=False, searchable=False)], className="picker-label"),
+                    {"label": _("Check and submit"), "value": SUBMIT},
+                    {"label": _("Only check (nothing is loaded)"), "value": CHECK}]),
+                html.Label([_("Language of the messages"), dcc.Dropdown(
+                    id="upload-lang", options=[*languages, {"label": _("the workbook's own"), "value": ""}],
+                    value=i18n.lang(), clearable=False, searchable=False)], className="picker-label"),
             ], className="controls"),
             # no `accept` filter: a PDF or a CSV dropped here must get a message, not be ignored
             dcc.Upload(id="upload-file", className="dropzone", max_size=-1, children=html.Div([
-                html.Strong("Drop your workbook here"), html.Br(),
-                f"Excel (.xlsx) or LibreOffice (.ods), up to {MAX_UPLOAD_MB} MB — or ",
-                html.Span("choose a file", className="dropzone-link")])),
+                html.Strong(_("Drop your workbook here")), html.Br(),
+                _("Excel (.xlsx) or LibreOffice (.ods), up to {size} MB — or", size=MAX_UPLOAD_MB) + " ",
+                html.Span(_("choose a file"), className="dropzone-link")])),
             html.P(id="upload-too-large", role="alert", className="error"),
             dcc.Store(id="upload-payload"),
             dcc.Loading(html.Div(id="upload-result", **{"aria-live": "polite"}), custom_spinner=html.P([
                 html.Span(className="spinner", **{"aria-hidden": "true"}),
-                "Working on your workbook: reading its sheets, checking every cell, then loading it. "
-                "A large file can take a minute."], className="progress", role="status")),
+                _("Working on your workbook: reading its sheets, checking every cell, then loading it. "
+                  "A large file can take a minute.")], className="progress", role="status")),
             dcc.Download(id="upload-annotated-download"),
         ], className="panel"),
         html.Section([
-            html.H2("Download the template"),
-            html.P("The template of a quarter starts with your councils and authorities as you last "
-                   "reported them: update them (status, members) rather than typing them again, and "
-                   "fill in the quarter's activities and outreach.", className="muted"),
+            html.H2(_("Download the template")),
+            html.P(_("The template of a quarter starts with your councils and authorities as you last "
+                     "reported them: update them (status, members) rather than typing them again, and "
+                     "fill in the quarter's activities and outreach."), className="muted"),
             html.Div([
-                html.Label(["Country", dcc.Dropdown(
+                html.Label([_("Country"), dcc.Dropdown(
                     id="upload-template-country", value=countries[0].code if countries else None,
                     clearable=False,
                     options=[{"label": f"{c.name} ({c.code})", "value": c.code} for c in countries])],
                     className="picker-label"),
-                html.Label(["Quarter", dcc.Dropdown(id="upload-template-quarter", options=reg.quarters,
+                html.Label([_("Quarter"), dcc.Dropdown(id="upload-template-quarter", options=reg.quarters,
                                                     value=reg.quarters[-1], clearable=False)],
                            className="picker-label"),
-                html.Label(["Language", dcc.Dropdown(
+                html.Label([_("Language"), dcc.Dropdown(
                     id="upload-template-lang", clearable=False, value="",
-                    options=[{"label": "the country's own", "value": ""}, *languages])],
+                    options=[{"label": _("the country's own"), "value": ""}, *languages])],
                     className="picker-label"),
                 dcc.Checklist(id="upload-template-blank", className="radio", value=[],
-                              options=[{"label": "Blank (nothing carried over)", "value": "blank"}]),
-                html.Button("Download template", id="upload-template-button", className="download"),
+                              options=[{"label": _("Blank (nothing carried over)"), "value": "blank"}]),
+                html.Button(_("Download template"), id="upload-template-button", className="download"),
             ], className="controls"),
             dcc.Download(id="upload-template-download"),
         ], className="panel"),
@@ -147,8 +148,8 @@ def _upload(payload: dict | None, mode: str, lang: str):
     except OSError:
         log.exception("storing or loading the upload %r failed", filename)
         auth.audit("upload_failed", filename, "storage full or read-only")
-        answer = html.P([html.Span("✖ Not loaded", className="verdict verdict-refused"),
-                         " " + STORAGE_FAILED.format(filename=filename)], id="upload-verdict")
+        answer = html.P([html.Span(_("✖ Not loaded"), className="verdict verdict-refused"),
+                         " " + _(STORAGE_FAILED, filename=filename)], id="upload-verdict")
     # keyed by the moment of the drop: the answer is drawn (and announced) again even when the
     # same file gives the same answer
     return html.Div(answer, key=str(payload.get("at", "")))
@@ -160,7 +161,7 @@ def _answer(payload: dict, mode: str, lang: str, filename: str):
     try:
         data = base64.b64decode(str(payload.get("contents", "")).split(",", 1)[-1], validate=True)
     except (binascii.Error, ValueError):
-        return html.P("The file did not arrive whole: upload it again.", id="upload-verdict")
+        return html.P(_("The file did not arrive whole: upload it again."), id="upload-verdict")
     kept = uploads.keep(data, filename)
     country = None if user.has("manager") else user.country
     organisation = None if user.has("manager") else user.organisation
@@ -204,28 +205,31 @@ def _remember(annotated, filename: str) -> None:
     flask.session["annotated_name"] = Path(uploads.safe_name(filename)).stem + ANNOTATED_SUFFIX
 
 
+SEVERITIES = N_("error"), N_("warning")  # a finding's, as the findings table shows it
 VERDICTS = {  # kind of verdict, its badge, the sentence after it
-    "accepted": ("loaded", "✔ Loaded", "Loaded as {key} version {version}."),
-    "unchanged": ("unchanged", "= Already loaded", "This very file was loaded before; nothing changed."),
-    "rejected": ("refused", "✖ Not loaded", "{errors} error(s): the workbook was not loaded. Correct the "
-                 "cells below and upload it again."),
-    "failed": ("refused", "✖ Not loaded", "It could not be loaded ({error}). It is kept; the "
-               "coordination has been told."),
-    "would_refuse": ("refused", "✖ Errors found", "{errors} error(s): the workbook would be refused. "
-                     "Correct the cells below and check it again. Nothing was loaded."),
-    "would_load": ("checked", "✔ No errors", "The workbook can be submitted. Nothing was loaded: "
-                   "choose \"Check and submit\" to load it."),
-    "queued": ("waiting", "… Waiting", "received and kept; the database is busy, so it waits in the "
-               "queue and will be loaded within minutes. Its findings will then be on the Data "
-               "quality page."),
+    "accepted": ("loaded", N_("✔ Loaded"), N_("Loaded as {key} version {version}.")),
+    "unchanged": ("unchanged", N_("= Already loaded"),
+                  N_("This very file was loaded before; nothing changed.")),
+    "rejected": ("refused", N_("✖ Not loaded"), N_("{errors} error(s): the workbook was not loaded. Correct "
+                                                   "the cells below and upload it again.")),
+    "failed": ("refused", N_("✖ Not loaded"), N_("It could not be loaded ({error}). It is kept; the "
+                                                 "coordination has been told.")),
+    "would_refuse": ("refused", N_("✖ Errors found"), N_("{errors} error(s): the workbook would be refused. "
+                                                         "Correct the cells below and check it again. "
+                                                         "Nothing was loaded.")),
+    "would_load": ("checked", N_("✔ No errors"), N_("The workbook can be submitted. Nothing was loaded: "
+                                                   "choose \"Check and submit\" to load it.")),
+    "queued": ("waiting", N_("… Waiting"), N_("received and kept; the database is busy, so it waits in the "
+                                              "queue and will be loaded within minutes. Its findings will "
+                                              "then be on the Data quality page.")),
 }
 
 
 def verdict(kind: str, filename: str, **values) -> html.P:
     """What became of the file: a badge of its own (never a KPI status) and a sentence."""
     style, badge, text = VERDICTS[kind]
-    return html.P([html.Span(badge, className=f"verdict verdict-{style}"),
-                   f" {filename}: {text.format(**values)}"], id="upload-verdict")
+    return html.P([html.Span(_(badge), className=f"verdict verdict-{style}"),
+                   f" {filename}: {_(text, **values)}"], id="upload-verdict")
 
 
 def _report(reg, filename: str, rows: list[dict], outcome: dict | None, annotated) -> html.Div:
@@ -239,20 +243,21 @@ def _report(reg, filename: str, rows: list[dict], outcome: dict | None, annotate
                        **{k: v for k, v in outcome.items() if k not in ("errors", "status")})
     table = html.Table([
         html.Thead(html.Tr([html.Th(h, scope="col") for h in
-                            ("Severity", "Sheet", "Cell", "Value", "What is wrong", "How to fix it")])),
-        html.Tbody([html.Tr([html.Td(r["severity"]), html.Td(r["sheet"]), html.Td(r["cell"]),
+                            (_("Severity"), _("Sheet"), _("Cell"), _("Value"), _("What is wrong"),
+                             _("How to fix it"))])),
+        html.Tbody([html.Tr([html.Td(_(r["severity"])), html.Td(r["sheet"]), html.Td(r["cell"]),
                              html.Td(r["value"]), html.Td(r["message"]), html.Td(r["fix"])],
                             className=f"finding-{r['severity']}") for r in rows]),
     ], className="grid", id="upload-findings") if rows else None
-    download = html.Button("Download your workbook with the cells marked", id="upload-annotated-button",
+    download = html.Button(_("Download your workbook with the cells marked"), id="upload-annotated-button",
                            className="download") if annotated else None
     loaded = outcome is not None and outcome["status"] == "accepted"
     where = ui.query(country=outcome.get("country"), quarter=outcome.get("quarter")) if loaded else ""
-    warned = html.P([f"{warnings} warning(s): they did not stop the workbook. ", dcc.Link(
-        "Explain them to the coordination on the Data quality page", href="/quality" + where,
+    warned = html.P([_("{count} warning(s): they did not stop the workbook.", count=warnings), " ", dcc.Link(
+        _("Explain them to the coordination on the Data quality page"), href="/quality" + where,
         id="upload-explain"), "."]) if loaded and warnings else html.P(
-        f"{warnings} warning(s): they do not stop the workbook; you can explain them once it is "
-        "submitted.") if warnings and not errors and outcome is None else None
+        _("{count} warning(s): they do not stop the workbook; you can explain them once it is "
+          "submitted.", count=warnings)) if warnings and not errors and outcome is None else None
     return html.Div([said, _effect(reg, outcome) if loaded else None, warned, download,
                      html.Div(table, className="table-scroll")])
 
@@ -265,11 +270,13 @@ def _effect(reg, outcome: dict) -> html.Div | None:
         effects = versions.kpi_effect(con, reg, country, outcome["quarter"], reporter, outcome["version"])
     changed = [e for e in effects if e["country"] == country and e["change"]]
     if not changed:
-        return html.P(f"No KPI of {reg.country(country).name} changed.", className="muted",
+        return html.P(_("No KPI of {country} changed.", country=reg.country(country).name), className="muted",
                       id="upload-effect")
-    return html.Div([html.P(f"Effect on {reg.country(country).name}'s KPIs as of {outcome['quarter']}:"),
+    return html.Div([html.P(_("Effect on the KPIs of {country} as of {quarter}:",
+                              country=reg.country(country).name, quarter=outcome["quarter"])),
                      html.Ul([html.Li(f"{reg.kpi(e['kpi']).label}: {ui.number(e['before'])} → "
-                                      f"{ui.number(e['after'])} ({e['change']:+,.0f})")
+                                      f"{ui.number(e['after'])} ({'+' if e['change'] > 0 else '−'}"
+                                      f"{ui.number(abs(e['change']))})")
                               for e in changed])], id="upload-effect")
 
 

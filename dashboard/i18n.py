@@ -1,0 +1,90 @@
+"""The dashboard in its reader's language: its texts, numbers and dates.
+
+Texts are written in English in the code, wrapped in `_()` (with named placeholders:
+`_("Loaded as {key} version {version}.", key=..., version=...)`). Their translations are the
+gettext catalogues dashboard/locale/<lang>/LC_MESSAGES/messages.po, which translators' tools
+read and `make translations` updates from the code (pybabel extract and update, babel.cfg);
+they are read with Babel when first needed, no compile step. A text without a translation shows
+in English; tests/test_translations.py fails on any.
+
+The reader's language: their account's (set by an admin, `mvh users add ... --lang bg`, or by
+themselves with the header's menu), else the one chosen before logging in, else their
+browser's (Accept-Language), else English. Numbers and dates are formatted by Babel for that
+language (1 234 567 in French, 1.234.567 in German), language names are written in their own
+script ("български", "Ελληνικά").
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import flask
+from babel import Locale
+from babel.dates import format_date
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+from pipelines.declaration import registry
+
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+DEFAULT = "en"
+
+
+def languages() -> list[str]:
+    return registry.get().languages
+
+
+@functools.cache
+def catalogue(lang: str) -> dict[str, str]:
+    """The translations of a language: English text -> its translation (none for English)."""
+    path = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
+    if lang == DEFAULT or not path.exists():
+        return {}
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=lang)
+    return {m.id: m.string for m in catalog if m.id and isinstance(m.id, str) and m.string and not m.fuzzy}
+
+
+def lang() -> str:
+    """The language of this request's reader."""
+    if not flask.has_request_context():
+        return DEFAULT
+    from dashboard import auth  # auth's login pages use this module
+
+    known = languages()
+    user = auth.current()
+    if user is not None and user.lang in known:
+        return user.lang
+    if flask.session.get("lang") in known:
+        return flask.session["lang"]
+    return flask.request.accept_languages.best_match(known) or DEFAULT
+
+
+def _(text: str, **values: object) -> str:
+    """A text in the reader's language, its {placeholders} filled in."""
+    translated = catalogue(lang()).get(text, text)
+    return translated.format(**values) if values else translated
+
+
+def N_(text: str) -> str:
+    """Marks a text for translation where it is declared, translated where it is shown with _()."""
+    return text
+
+
+def number(value: float | None, digits: int = 0) -> str:
+    """A number as the reader's language writes it ("–" for none)."""
+    if value is None or value != value:  # None or NaN
+        return "–"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=pattern, locale=lang())
+
+
+def date(value) -> str:
+    """A date as the reader's language writes it, e.g. 5 oct. 2022, 05.10.2022."""
+    return format_date(value, format="medium", locale=lang())
+
+
+def name(code: str) -> str:
+    """A language's name in its own script, e.g. "български" for bg."""
+    return Locale.parse(code).get_display_name(code)
