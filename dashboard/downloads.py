@@ -35,8 +35,10 @@ def buttons(name: str, frame: pd.DataFrame) -> html.Div:
 
 
 def to_csv(frame: pd.DataFrame) -> str:
+    """The table as CSV, starting with a byte-order mark: Excel then reads it as UTF-8 and shows
+    Cyrillic and Greek as they are."""
     safe = frame.map(lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v)
-    return safe.to_csv(index=False)
+    return "\ufeff" + safe.to_csv(index=False)
 
 
 def to_xlsx(frame: pd.DataFrame, title: str) -> bytes:
@@ -69,7 +71,7 @@ def _download(_csv, _xlsx, stored: dict) -> dict:
         raise PreventUpdate
     name = re.sub(r"[^A-Za-z0-9_-]", "", str(ctx.triggered_id["table"]))[:80] or "table"
     if ctx.triggered_id["type"] == "download-csv":
-        return {"content": to_csv(frame), "filename": f"mvh-{name}.csv", "type": "text/csv"}
+        return {"content": to_csv(frame), "filename": f"mvh-{name}.csv", "type": "text/csv;charset=utf-8"}
     return dcc.send_bytes(to_xlsx(frame, name), f"mvh-{name}.xlsx")
 
 

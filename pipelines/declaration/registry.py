@@ -207,7 +207,11 @@ class SumRule(Strict):
     sheet: str
     total: str
     parts: list[str]
-    label: str
+    label: str  # the breakdown's id, e.g. sex
+    labels: Labels = {}  # the breakdown's name in each language, for the messages
+
+    def name(self, lang: str) -> str:
+        return self.labels.get(lang) or self.labels.get("en") or self.label
 
 
 class NotAboveRule(Strict):

@@ -81,8 +81,24 @@ def render(rule: str, lang: str, registry: Registry | None = None, *, sheet_id: 
                 values[f"{key}_label"] = label.get(values[key], values[key])
         if "parts" in values:
             values["parts_labels"] = ", ".join(f"'{label.get(p, p)}'" for p in values["parts"].split(","))
+    if registry is not None:
+        _in_language(values, registry, lang)
     return tuple((texts.get(lang) or texts["en"]).format_map(values)
                  for texts in (entry["message"], entry["fix"]))
+
+
+def _in_language(values: dict, registry: Registry, lang: str) -> None:
+    """Parameters the checks keep in English, named in the reader's language: a breakdown ("sex"),
+    the sheet a reference points to and, outside English, the kind of entry it names."""
+    breakdown = next((r for r in registry.sums if r.label == values.get("breakdown")), None)
+    if breakdown is not None:
+        values["breakdown"] = breakdown.name(lang)
+    entity = registry.entities.get(values.get("target", ""))
+    if entity is not None:
+        sheet = registry.sheet(entity.sheet)
+        values["target_sheet"] = sheet.label(lang)
+        if lang != "en":
+            values["target"] = sheet.field(entity.key).label(lang)
 
 
 def localise(finding: Finding, lang: str, registry: Registry | None) -> tuple[str, str]:
