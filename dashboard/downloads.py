@@ -16,6 +16,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
+from dashboard.i18n import _
 from dashboard.tables import records
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -25,8 +26,8 @@ PLAIN = (str, int, float, bool, type(None))
 def buttons(name: str, frame: pd.DataFrame) -> html.Div:
     """Download buttons for `frame`; `name` is prefixed by its page, e.g. "submissions-matrix"."""
     return html.Div([
-        html.Button("Download CSV", id={"type": "download-csv", "table": name}, className="download"),
-        html.Button("Download XLSX", id={"type": "download-xlsx", "table": name},
+        html.Button(_("Download CSV"), id={"type": "download-csv", "table": name}, className="download"),
+        html.Button(_("Download XLSX"), id={"type": "download-xlsx", "table": name},
                     className="download"),
         dcc.Download(id={"type": "download", "table": name}),
         dcc.Store(id={"type": "download-rows", "table": name},

@@ -85,6 +85,11 @@ def date(value) -> str:
     return format_date(value, format="medium", locale=lang())
 
 
+def country(code: str) -> str:
+    """A country's name in the reader's language, with its code: "България (BG)"."""
+    return f"{Locale.parse(lang()).territories.get(code, code)} ({code})"
+
+
 def name(code: str) -> str:
     """A language's name in its own script, e.g. "български" for bg."""
     return Locale.parse(code).get_display_name(code)
