@@ -23,6 +23,7 @@ import pandas as pd
 
 from pipelines.access import accounts, approvals
 from pipelines.declaration import registry
+from pipelines.export import pack
 from pipelines.marts import kpis, people, projection, provenance
 from pipelines.store import db
 
@@ -132,6 +133,14 @@ def one_offs(kpi_id: str, up_to: str) -> pd.DataFrame:
     reg = registry.get()
     with counting() as con:
         return projection.one_offs(con, reg, reg.kpi(kpi_id), up_to)
+
+
+@kept
+def kpi_summary(first: str, last: str, as_of: str) -> pd.DataFrame:
+    """The EU export pack's KPI summary of a period as of a quarter, built by the pack's own code
+    on the data this reader counts (pipelines/export/pack.py), to be seen before the download."""
+    with counting() as con:
+        return pack.kpi_summary(pack.Scope(con, registry.get(), pack.Period(first, last), as_of)).frame
 
 
 @kept

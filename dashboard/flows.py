@@ -59,5 +59,5 @@ def panel(registry: Registry, kpi: Kpi, now: pd.DataFrame, as_of: str, country: 
         body += [ui.graph(f"{prefix}-{kpi.id}-categories",
                           figures.by_category(categories, tables.counted_as(kpi), kpi.unit),
                           f"{kpi.id}-categories"),
-                 ui.table(f"{prefix}-{kpi.id}-table", suppressed(categories))]
+                 ui.table(f"{prefix}-{kpi.id}-table", suppressed(categories), wrap=(categories.columns[0],))]
     return html.Section(body, className="panel", id=f"{prefix}-{kpi.id}")

@@ -225,6 +225,19 @@ def entity_table(history: pd.DataFrame, registry: Registry, entity: str,
     return pd.DataFrame(rows, columns=columns).sort_values(["country", "id"], ignore_index=True)
 
 
+def status_history(statuses: list[str], quarters: list[str]) -> str:
+    """An entity's status quarter by quarter in one line, each change with its quarter: "2021-Q4
+    Planned → 2022-Q1 In preparation → 2022-Q3 not reported → 2022-Q4 Active" ("" before it was
+    first reported)."""
+    changes, before = [], None
+    for quarter, status in zip(quarters, statuses, strict=True):
+        now = status or ("not reported" if before else None)
+        if now and now != before:
+            changes.append(f"{quarter} {now}")
+        before = now
+    return " → ".join(changes)
+
+
 def _shown(registry: Registry, field, value: object) -> object:
     """A value as a reader wants it: a coded value's label, a date's day, a gap as ""."""
     if field.type == "choice":

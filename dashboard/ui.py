@@ -132,8 +132,9 @@ NUMBER = {"type": "rightAligned",
           "valueFormatter": {"function": "params.value == null ? '' : d3.format(',')(params.value)"}}
 # counts among words ("<5", "not collected"): text to the grid, which would show a word in a
 # number column as "Invalid Number", aligned and formatted as numbers
-COUNTS = {"type": "rightAligned", "cellDataType": False, "valueFormatter": {"function": (
-    "params.value == null ? '' : isNaN(params.value) ? params.value : d3.format(',')(+params.value)")}}
+COUNTS = {"type": "rightAligned", "cellDataType": "text", "valueFormatter": {"function": (
+    "params.value == null ? '' : d3.format(',')(params.value) == 'NaN' ? params.value "
+    ": d3.format(',')(params.value)")}}
 
 
 def _kind(values: pd.Series) -> dict:
@@ -149,11 +150,11 @@ def _kind(values: pd.Series) -> dict:
 def _narrowest(heading: str) -> int:
     """A column's least width in pixels: its heading's longest word on one line, beside the filter
     button (columns are sized to their cells, their headings wrap between words)."""
-    return min(150, max(72, round(7.5 * max(map(len, heading.split()), default=0)) + 46))
+    return min(170, max(80, 8 * max(map(len, heading.split()), default=0) + 64))
 
 
 # a column of long text wraps at a readable width, its row growing to fit
-WRAPPED = {"wrapText": True, "autoHeight": True, "maxWidth": 240,
+WRAPPED = {"wrapText": True, "autoHeight": True, "maxWidth": 200,
            "cellStyle": {"lineHeight": "1.4", "paddingTop": "9px", "paddingBottom": "9px"}}
 
 

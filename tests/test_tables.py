@@ -208,3 +208,14 @@ def test_unique_participants_are_not_collected_where_no_register_was_kept(reg):
     assert tables.collected_note(reg, {"AT", "GR", "RO"}) == (
         " (registers of AT, GR, RO; not collected in BG, FR, HU, IT)")
     assert tables.collected_note(reg, set()).startswith(" (not collected")
+
+
+def test_an_entity_s_status_by_quarter_names_each_change(reg):
+    quarters = reg.quarters
+    hu = ["Planned", "Planned", "Planned", "", "In preparation", "Established", "Established", "Active",
+          "Active"]
+    assert tables.status_history(hu, quarters) == (
+        "2021-Q4 Planned → 2022-Q3 not reported → 2022-Q4 In preparation → 2023-Q1 Established → "
+        "2023-Q3 Active")
+    supporting = ["", "", "Supporting", *["Supporting"] * 6]
+    assert tables.status_history(supporting, quarters) == "2022-Q2 Supporting"

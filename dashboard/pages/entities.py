@@ -39,8 +39,7 @@ def layout(kind: str | None = None, country: str | None = None, as_of: str | Non
             history = data.sheet_rows(spec.sheet, spec.status_field, as_of, country)
             table = tables.entity_table(history, reg, name, data.counted(name, as_of, country))
             frames.append(table.assign(kind=name))
-    frame = pd.concat(frames, ignore_index=True)
-    frame = frame[["kind", *(c for c in frame.columns if c != "kind")]]
+    frame = _key_columns_first(pd.concat(frames, ignore_index=True), reg)
     kinds = [{"label": reg.sheet(s.sheet).label("en"), "value": n} for n, s in reg.entities.items()]
     return html.Div([
         dcc.Location(id="entities-url", refresh="callback-nav"), *args.notes(),
@@ -52,11 +51,25 @@ def layout(kind: str | None = None, country: str | None = None, as_of: str | Non
                      ui.picker("entities-as-of", "As of quarter", reg.quarters, as_of)),
         html.Section([_counts(reg, kind, country, as_of),
                       html.P("An entity counts once, by its status in the latest quarter that "
-                             "reports it; the quarter columns show its status then (blank: not "
-                             "reported). The source is the cell of its latest status.",
-                             className="muted"),
-                      ui.table("entities-table", frame, pinned=("id",))], className="panel"),
+                             "reports it. Status by quarter names each change with its quarter; "
+                             "a column per quarter follows (blank: not reported). The source is "
+                             "the sheet and cell of its latest status.", className="muted"),
+                      ui.table("entities-table", frame, pinned=("id",),
+                               wrap=("name", "status_by_quarter", "source", "counts_toward", "evidence",
+                                     "comment", "commitment"))], className="panel"),
     ])
+
+
+def _key_columns_first(frame: pd.DataFrame, reg) -> pd.DataFrame:
+    """What the page answers first (each entity's status, its status by quarter, the cell it was
+    read from), then the rest of its report and a column per quarter."""
+    frame = frame.assign(
+        status_by_quarter=[tables.status_history(list(row), reg.quarters)
+                           for row in frame[reg.quarters].itertuples(index=False)],
+        source=[f"{sheet}!{cell}" for sheet, cell in zip(frame["sheet"], frame["cell"], strict=True)])
+    lead = ["id", "name", "kind", "country", "status", "status_by_quarter", "source", "file_name",
+            "version", "counts_toward"]
+    return frame[[*lead, *(c for c in frame.columns if c not in lead and c not in ("sheet", "cell"))]]
 
 
 def _counts(reg, kind: str | None, country: str | None, as_of: str) -> html.Ul:

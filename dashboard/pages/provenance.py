@@ -61,7 +61,8 @@ def layout(kpi: str | None = None, country: str | None = None, as_of: str | None
                    id="provenance-history") if country and auth.may_open("/review") else None,
         ], className="panel"),
         html.Section([html.H2("The rows behind it"),
-                      ui.table("provenance-rows", _shown(rows, reg, chosen))], className="panel"),
+                      ui.table("provenance-rows", _shown(rows, reg, chosen),
+                               wrap=("file", "organisation", "partner's note"))], className="panel"),
     ])
 
 
