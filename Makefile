@@ -67,7 +67,7 @@ translations: setup ## Update the dashboard's catalogues (dashboard/locale/*/LC_
 	@for lang in de bg fr el hu it ro; do \
 		if [ -f dashboard/locale/$$lang/LC_MESSAGES/messages.po ]; then \
 			$(BIN)/pybabel update -i dashboard/locale/messages.pot -d dashboard/locale -l $$lang \
-				--no-location --omit-header --no-fuzzy-matching --ignore-obsolete; \
+				--omit-header --no-fuzzy-matching --ignore-obsolete; \
 		else $(BIN)/pybabel init -i dashboard/locale/messages.pot -d dashboard/locale -l $$lang; fi; \
 	done
 

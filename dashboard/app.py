@@ -49,7 +49,7 @@ def shell(reg) -> html.Div:
     are and a logout button. Empty of pages for the anonymous call Dash makes when it starts."""
     user = auth.current()
     account = html.Div([
-        html.Span(f"{user.username} · {_(ROLES[user.role])}"
+        html.Span(f"{user.username} · {i18n.word(ROLES[user.role])}"
                   + (f" · {user.country}" if user.country else ""), id="account-name"),
         _language_menu(),
         _counting_switch(),
@@ -62,7 +62,7 @@ def shell(reg) -> html.Div:
         html.Header([
             html.Div(html.Strong(_("{project} impact monitor", project=reg.project.name)),
                      className="brand"),
-            html.Nav([dcc.Link(_(page["name"]), href=page["relative_path"], className="nav-link")
+            html.Nav([dcc.Link(i18n.word(page["name"]), href=page["relative_path"], className="nav-link")
                       for page in auth.pages_for(user)], className="nav",
                      **{"aria-label": _("Pages")}),
             account,

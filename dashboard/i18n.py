@@ -72,6 +72,12 @@ def N_(text: str) -> str:
     return text
 
 
+def word(text: str) -> str:
+    """A text marked with N_ where it is declared (a page's name, a severity), in the reader's
+    language: _() for a value the extraction must not take for a text of its own."""
+    return _(text)
+
+
 def number(value: float | None, digits: int = 0) -> str:
     """A number as the reader's language writes it ("–" for none)."""
     if value is None or value != value:  # None or NaN

@@ -245,7 +245,7 @@ def _report(reg, filename: str, rows: list[dict], outcome: dict | None, annotate
         html.Thead(html.Tr([html.Th(h, scope="col") for h in
                             (_("Severity"), _("Sheet"), _("Cell"), _("Value"), _("What is wrong"),
                              _("How to fix it"))])),
-        html.Tbody([html.Tr([html.Td(_(r["severity"])), html.Td(r["sheet"]), html.Td(r["cell"]),
+        html.Tbody([html.Tr([html.Td(i18n.word(r["severity"])), html.Td(r["sheet"]), html.Td(r["cell"]),
                              html.Td(r["value"]), html.Td(r["message"]), html.Td(r["fix"])],
                             className=f"finding-{r['severity']}") for r in rows]),
     ], className="grid", id="upload-findings") if rows else None
