@@ -103,7 +103,7 @@ def page_head(title, *pickers: html.Label) -> html.Div:
 
 
 def country_options(registry: Registry) -> list[dict]:
-    return [{"label": f"{c.name} ({c.code})", "value": c.code} for c in registry.countries]
+    return [{"label": i18n.country(c.code), "value": c.code} for c in registry.countries]
 
 
 def kpi_options(registry: Registry, targeted_only: bool = False) -> list[dict]:
@@ -178,19 +178,30 @@ def table(id: str, frame: pd.DataFrame, pinned: tuple[str, ...] = (), page_size:
                          "enableCellTextSelection": True, "ensureDomOrder": True,
                          "suppressColumnVirtualisation": True,  # every column in the DOM
                          "suppressFieldDotNotation": True,  # "2022-Q1..2022-Q4" names a column
+                         "localeText": grid_words(),
                          **({"rowSelection": {"mode": "singleRow", "checkboxes": True,
                                                "enableClickSelection": True}} if selectable else {})},
         columnSize="autoSize", columnSizeOptions={"skipHeader": True}, style={"height": None})
     return html.Div([grid, downloads.buttons(id, frame.drop(columns=list(hidden)))], className="table-block")
 
 
+def grid_words() -> dict[str, str]:
+    """What AG Grid itself writes (empty table, pages, filters), in the reader's language."""
+    return {"noRowsToShow": _("No rows to show"), "page": _("Page"), "of": _("of"), "to": _("to"),
+            "more": _("more"), "firstPage": _("First page"), "previousPage": _("Previous page"),
+            "nextPage": _("Next page"), "lastPage": _("Last page"), "filterOoo": _("Filter…"),
+            "contains": _("Contains"), "equals": _("Equals"), "notContains": _("Does not contain"),
+            "startsWith": _("Starts with"), "endsWith": _("Ends with"), "andCondition": _("AND"),
+            "orCondition": _("OR"), "loadingOoo": _("Loading…")}
+
+
 def matrix(id: str, registry: Registry, cell: Callable[[str, str], html.Td]) -> html.Div:
     """Countries x quarters as an HTML table; `cell(country, quarter)` gives each cell."""
-    head = html.Thead(html.Tr([html.Th("Country", scope="col"),
+    head = html.Thead(html.Tr([html.Th(_("Country"), scope="col"),
                                *(html.Th(q, scope="col") for q in registry.quarters)]))
-    body = html.Tbody([html.Tr([html.Th(f"{c.name} ({c.code})", scope="row"),
+    body = html.Tbody([html.Tr([html.Th(i18n.country(c.code), scope="row"),
                                 *(cell(c.code, q) for q in registry.quarters)])
                        for c in registry.countries])
     return html.Div(html.Table([head, body], className="grid matrix", id=id),
                     className="table-scroll", tabIndex="0", role="region",
-                    **{"aria-label": "Countries by quarter"})
+                    **{"aria-label": _("Countries by quarter")})
