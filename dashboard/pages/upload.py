@@ -91,7 +91,7 @@ def layout(**_query) -> html.Div:
                 html.Label([_("Country"), dcc.Dropdown(
                     id="upload-template-country", value=countries[0].code if countries else None,
                     clearable=False,
-                    options=[{"label": f"{c.name} ({c.code})", "value": c.code} for c in countries])],
+                    options=[{"label": i18n.country(c.code), "value": c.code} for c in countries])],
                     className="picker-label"),
                 html.Label([_("Quarter"), dcc.Dropdown(id="upload-template-quarter", options=reg.quarters,
                                                     value=reg.quarters[-1], clearable=False)],
