@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import textwrap
+
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -22,8 +25,8 @@ def progress_by_quarter(series: pd.DataFrame, registry: Registry) -> go.Figure:
     overall = series[series["country"].isna()]
     cols = 2
     rows = -(-len(targeted) // cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[k.label for k in targeted],
-                        vertical_spacing=0.16, horizontal_spacing=0.08)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[_wrapped(k.label) for k in targeted],
+                        vertical_spacing=0.2, horizontal_spacing=0.1)
     for i, kpi in enumerate(targeted):
         row, col = i // cols + 1, i % cols + 1
         mine = overall[overall["id"] == kpi.id].sort_values("quarter")
@@ -36,17 +39,23 @@ def progress_by_quarter(series: pd.DataFrame, registry: Registry) -> go.Figure:
             x=mine["quarter"], y=mine["value"], name="Reported", mode="lines+markers",
             line={"color": ACTUAL, "width": 3}, legendgroup="actual", showlegend=i == 0,
             hovertemplate="%{x}: %{y:,.0f} " + kpi.unit + "<extra></extra>"), row=row, col=col)
+    fig.update_annotations(font={"size": 13})  # the subplot titles
     _target_lines(fig, [k.target for k in targeted])
-    fig.update_xaxes(categoryorder="array", categoryarray=registry.quarters)
+    _quarter_ticks(fig, registry)
     fig.update_yaxes(rangemode="tozero")
     fig.update_layout(
-        height=300 * rows + 40, margin={"l": 40, "r": 20, "t": 90, "b": 30},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.06, "x": 0}, plot_bgcolor="white",
+        height=320 * rows + 40, margin={"l": 40, "r": 20, "t": 100, "b": 30},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.1, "x": 0}, plot_bgcolor="white",
         font={"family": "system-ui, sans-serif"}, hovermode="x unified",
     )
-    fig.update_xaxes(showgrid=False, tickangle=-45)
+    fig.update_xaxes(tickangle=-45)
     fig.update_yaxes(gridcolor="#e5e7eb")
     return fig
+
+
+def _wrapped(title: str, width: int = 16) -> str:
+    """A subplot's title in lines of about `width` characters, so that two side by side fit a phone."""
+    return "<br>".join(textwrap.wrap(title, width))
 
 
 def _target_lines(fig: go.Figure, targets: list[float | None]) -> None:
@@ -80,45 +89,96 @@ MAP_SYMBOLS = {"achieved": "star", "on_track": "circle", "at_risk": "triangle-up
                "off_track": "x", "no_target": "circle-open"}
 
 
-LABEL_PLACES = ["middle right", "top center", "bottom center", "middle left"]
+# Where a map label may go beside its place, in order of preference, and how its box lies then:
+# (left edge, top edge) of a w x h box from the place, in pixels, y down.
+LABEL_PLACES = {
+    "middle right": lambda w, h: (11, -h / 2), "middle left": lambda w, h: (-11 - w, -h / 2),
+    "top center": lambda w, h: (-w / 2, -11 - h), "bottom center": lambda w, h: (-w / 2, 11),
+    "top right": lambda w, h: (7, -9 - h), "bottom right": lambda w, h: (7, 9),
+    "top left": lambda w, h: (-7 - w, -9 - h), "bottom left": lambda w, h: (-7 - w, 9),
+}
+MAP_RANGE = {"lon": (-1.0, 33.0), "lat": (37.0, 51.0)}  # the council places, with room for labels
+MAP_HEIGHT, MAP_MARGIN_TOP = 480, 70
+PHONE_WIDTH = 300  # a phone's map is about as wide as this; a wide screen's as tall as the figure
+CHAR, LINE, MARKER = 7.2, 16, 9  # a label character's width, a label's height, a place's half size
+
+
+def _mercator(lat: float) -> float:
+    """A latitude's height on the Mercator map, in degrees of longitude."""
+    return math.degrees(math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)))
+
+
+def _label_scales() -> list[float]:
+    """Pixels per degree at which labels must neither overlap nor leave the map: a phone's, a wide
+    screen's and one between."""
+    lon, lat = MAP_RANGE["lon"], MAP_RANGE["lat"]
+    tallest = (MAP_HEIGHT - MAP_MARGIN_TOP) / (_mercator(lat[1]) - _mercator(lat[0]))
+    narrowest = PHONE_WIDTH / (lon[1] - lon[0])
+    return [narrowest, (narrowest + tallest) / 2, tallest]
 
 
 def label_positions(points: dict[str, tuple[float, float, str]]) -> dict[str, str]:
-    """Where to put each map label so that it covers no other label or place: the first of
-    LABEL_PLACES that is free, west to east. `points` maps a key to (lon, lat, label text); sizes
-    are in degrees at the Countries map's zoom (about 13 px per degree, 7 px per character)."""
-    def box(lon, lat, width, where):
-        return {"middle right": (lon + 0.8, lon + 0.8 + width, lat - 0.5, lat + 0.5),
-                "middle left": (lon - 0.8 - width, lon - 0.8, lat - 0.5, lat + 0.5),
-                "top center": (lon - width / 2, lon + width / 2, lat + 0.6, lat + 1.6),
-                "bottom center": (lon - width / 2, lon + width / 2, lat - 1.6, lat - 0.6)}[where]
+    """Where to put each map label (a key of LABEL_PLACES) so that, on a phone as on a wide screen,
+    it covers no other label or place and stays inside the map: the most preferred free places,
+    found west to east, trying the next where one leads nowhere. `points` maps a key to (lon, lat,
+    label text)."""
+    scales = _label_scales()
+    keys = sorted(points, key=lambda k: points[k][0])
+    lon_range, lat_range = MAP_RANGE["lon"], MAP_RANGE["lat"]
 
-    def free(a, others):
-        return all(a[1] < b[0] or b[1] < a[0] or a[3] < b[2] or b[3] < a[2] for b in others)
+    def at(lon, lat, scale):
+        return scale * lon, -scale * _mercator(lat)
 
-    taken = [(lon - 0.6, lon + 0.6, lat - 0.5, lat + 0.5) for lon, lat, _ in points.values()]
-    chosen = {}
-    for key, (lon, lat, text) in sorted(points.items(), key=lambda kv: kv[1][0]):
-        width = 0.55 * len(text)
-        own = (lon - 0.6, lon + 0.6, lat - 0.5, lat + 0.5)
-        where = next((w for w in LABEL_PLACES
-                      if free(box(lon, lat, width, w), [t for t in taken if t != own])),
-                     LABEL_PLACES[0])
-        chosen[key] = where
-        taken.append(box(lon, lat, width, where))
-    return chosen
+    def box(key, where, scale):
+        lon, lat, text = points[key]
+        width = CHAR * len(text)
+        (x, y), (dx, dy) = at(lon, lat, scale), LABEL_PLACES[where](width, LINE)
+        return x + dx, y + dy, x + dx + width, y + dy + LINE
+
+    def inside(b, scale):
+        left, top = at(lon_range[0], lat_range[1], scale)
+        right, bottom = at(lon_range[1], lat_range[0], scale)
+        return left <= b[0] and b[2] <= right and top <= b[1] and b[3] <= bottom
+
+    def apart(a, b):
+        return a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+
+    def fits(key, where, chosen):
+        for scale in scales:
+            mine = box(key, where, scale)
+            taken = [box(k, w, scale) for k, w in chosen.items()]
+            taken += [(x - MARKER, y - MARKER, x + MARKER, y + MARKER)
+                      for x, y in (at(lon, lat, scale) for lon, lat, _ in points.values())]
+            if not inside(mine, scale) or not all(apart(mine, other) for other in taken):
+                return False
+        return True
+
+    def search(chosen):
+        if len(chosen) == len(keys):
+            return chosen
+        key = keys[len(chosen)]
+        for where in LABEL_PLACES:
+            found = fits(key, where, chosen) and search({**chosen, key: where})
+            if found:
+                return found
+        return None
+
+    return search({}) or dict.fromkeys(keys, "middle right")
 
 
 def country_map(statuses: pd.DataFrame, registry: Registry, title: str) -> go.Figure:
-    """The countries at their council's place, coloured, shaped and labelled by status.
+    """The countries at their council's place, coloured, shaped and labelled by status, each label
+    with its figure ("FR ✔ 347k").
 
-    `statuses` has one row per country: `country` (code) and `status` (a status_rule key). One
-    trace per status, so the legend names each status in words with its symbol.
+    `statuses` has one row per country: `country` (code), `status` (a status_rule key) and
+    `figure` (its label's figure, as text). One trace per status, so the legend names each status
+    in words with its symbol.
     """
     fig = go.Figure()
     places = {c.code: c for c in registry.countries}
     styles = registry.status_rule.statuses
-    texts = {code: f"{code} {styles[s].symbol} {styles[s].label}"
+    figures = dict(zip(statuses["country"], statuses["figure"], strict=True))
+    texts = {code: f"{code} {styles[s].symbol} {figures[code]}"
              for code, s in zip(statuses["country"], statuses["status"], strict=True)}
     where = label_positions({code: (places[code].lon, places[code].lat, text)
                              for code, text in texts.items()})
@@ -132,14 +192,16 @@ def country_map(statuses: pd.DataFrame, registry: Registry, title: str) -> go.Fi
             name=f"{style.symbol} {style.label}", text=[texts[c.code] for c in shown],
             textposition=[where[c.code] for c in shown], textfont={"size": 12, "color": "#1f2933"},
             customdata=[c.code for c in shown],
-            hovertext=[f"{c.name}, {c.place}: {style.label}" for c in shown], hoverinfo="text",
+            hovertext=[f"{c.name}, {c.place}: {style.label}, {figures[c.code]}" for c in shown],
+            hoverinfo="text",
             marker={"size": 16, "color": style.colour, "symbol": MAP_SYMBOLS.get(status, "circle"),
                     "line": {"width": 1, "color": "#1f2933"}}))
     fig.update_geos(scope="europe", resolution=110, showcountries=True, countrycolor="#9aa5b1",
                     showland=True, landcolor="#eef2f6", showocean=True, oceancolor="#ffffff",
-                    lonaxis_range=[-5, 35], lataxis_range=[36, 52], projection_type="mercator")
-    return _styled(fig, 480, title={"text": title, "x": 0, "font": {"size": 14}},
-                   margin={"l": 0, "r": 0, "t": 70, "b": 0})
+                    lonaxis_range=list(MAP_RANGE["lon"]), lataxis_range=list(MAP_RANGE["lat"]),
+                    projection_type="mercator")
+    return _styled(fig, MAP_HEIGHT, title={"text": title, "x": 0, "font": {"size": 14}},
+                   margin={"l": 0, "r": 0, "t": MAP_MARGIN_TOP, "b": 0})
 
 
 def trend(series: pd.DataFrame, registry: Registry, kpi_id: str, as_of: str,
@@ -172,30 +234,71 @@ def trend(series: pd.DataFrame, registry: Registry, kpi_id: str, as_of: str,
                              mode="lines+markers", line={"color": ACTUAL, "width": 3},
                              hovertemplate="%{x}: %{y:,.0f} " + kpi.unit + "<extra></extra>"))
     _target_lines(fig, [kpi.target])
-    fig.update_xaxes(categoryorder="array", categoryarray=registry.quarters, showgrid=False)
+    _quarter_ticks(fig, registry)
     fig.update_yaxes(rangemode="tozero", gridcolor="#e5e7eb", title=kpi.unit)
     return _styled(fig, 380, hovermode="x unified")
 
 
 COUNTRY_SYMBOLS = ["circle", "square", "diamond", "triangle-up", "cross", "star", "hexagon"]
+# Okabe and Ito's colours, told apart with the common colour blindnesses too (their yellow left
+# out: too light on white); with a dash and a symbol of its own, no two lines differ by colour alone
+COUNTRY_COLOURS = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7"]
+COUNTRY_DASHES = ["solid", "dot", "dash", "longdash", "dashdot", "longdashdot"]
+LABEL_GAP, PLOT_HEIGHT = 16, 220  # px between end labels; the least height the plot area gets (a phone)
+
+
+def spread(values: list[float], gap: float, top: float) -> list[float]:
+    """Heights for labels at `values`, in the same order, each at least `gap` from the next and
+    all between 0 and `top` where there is room: labels at the ends of lines that never overlap."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    placed = [float(values[i]) for i in order]
+    for k in range(1, len(placed)):
+        placed[k] = max(placed[k], placed[k - 1] + gap)
+    if placed:
+        placed[-1] = min(placed[-1], top)
+    for k in range(len(placed) - 2, -1, -1):
+        placed[k] = min(placed[k], placed[k + 1] - gap)
+    heights = [0.0] * len(values)
+    for k, i in enumerate(order):
+        heights[i] = placed[k]
+    return heights
 
 
 def trend_by_country(series: pd.DataFrame, registry: Registry, kpi_id: str) -> go.Figure:
-    """One line per country, each marked by its own symbol and labelled with its code at the end."""
+    """One line per country, each with its own colour, dash and symbol, and its code at its end,
+    the codes spread so that they never overlap (a thin line leads from a code to its point)."""
     kpi = registry.kpi(kpi_id)
     fig = go.Figure()
+    ends = []
     for i, country in enumerate(registry.countries):
         mine = series[(series["country"] == country.code) & (series["id"] == kpi_id)]
         mine = mine.sort_values("quarter")
+        colour = COUNTRY_COLOURS[i % len(COUNTRY_COLOURS)]
         fig.add_trace(go.Scatter(
             x=mine["quarter"], y=mine["value"], name=f"{country.name} ({country.code})",
-            mode="lines+markers+text", marker={"symbol": COUNTRY_SYMBOLS[i % len(COUNTRY_SYMBOLS)]},
-            text=[""] * (len(mine) - 1) + [country.code], textposition="middle right",
-            cliponaxis=False,
+            mode="lines+markers", line={"color": colour, "dash": COUNTRY_DASHES[i % len(COUNTRY_DASHES)]},
+            marker={"symbol": COUNTRY_SYMBOLS[i % len(COUNTRY_SYMBOLS)], "color": colour, "size": 7},
             hovertemplate=f"{country.name} %{{x}}: %{{y:,.0f}} {kpi.unit}<extra></extra>"))
-    fig.update_xaxes(categoryorder="array", categoryarray=registry.quarters, showgrid=False)
-    fig.update_yaxes(rangemode="tozero", gridcolor="#e5e7eb", title=kpi.unit)
-    return _styled(fig, 420)
+        known = mine.dropna(subset=["value"])
+        if len(known):
+            ends.append((country.code, colour, known["quarter"].iloc[-1], float(known["value"].iloc[-1])))
+    top = max([v for *_, v in ends] + [1.0]) * 1.08
+    heights = spread([v for *_, v in ends], LABEL_GAP * top / PLOT_HEIGHT, top)
+    fig.update_layout(annotations=[
+        {"x": quarter, "y": value, "ax": 26, "ayref": "y", "ay": height, "text": code,
+         "showarrow": True, "arrowhead": 0, "arrowwidth": 1, "arrowcolor": colour,
+         "xanchor": "left", "font": {"size": 12, "color": colour}}
+        for (code, colour, quarter, value), height in zip(ends, heights, strict=True)])
+    _quarter_ticks(fig, registry)
+    fig.update_yaxes(range=[0, top], gridcolor="#e5e7eb", title=kpi.unit)
+    return _styled(fig, 460, margin={"l": 40, "r": 50, "t": 40, "b": 30})
+
+
+def _quarter_ticks(fig: go.Figure, registry: Registry) -> None:
+    """Quarters in project order, a tick each year (every fourth quarter back from the last), so
+    that dates never collide on a phone."""
+    fig.update_xaxes(categoryorder="array", categoryarray=registry.quarters, showgrid=False,
+                     tickmode="array", tickvals=registry.quarters[::-4][::-1])
 
 
 def _bars(values) -> tuple[list[int], list[str]]:

@@ -59,16 +59,31 @@ def _day(value: object) -> dt.date | None:
 WORST_FIRST = ["off_track", "at_risk", "on_track", "achieved"]
 
 
+def compact(value: float) -> str:
+    """A count short enough for a map label: 7, 870, 9,500, 63k, 1.05M."""
+    if value >= 999_500:
+        return f"{value / 1e6:.2f}M"
+    return f"{value / 1000:.0f}k" if value >= 10_000 else f"{value:,.0f}"
+
+
 def country_statuses(now: pd.DataFrame, registry: Registry, kpi: str | None = None) -> pd.DataFrame:
     """Each country's status (kpis.compute as of a quarter) for one KPI, or, with no KPI, its
-    worst status over the targets it has a share of ("no_target" when it has none)."""
+    worst status over the targets it has a share of ("no_target" when it has none); and its
+    `figure` for a map label: the KPI's value, or how many of its targets are on track or achieved
+    ("3/4")."""
     mine = now[now["country"].notna()]
     if kpi:
-        return mine[mine["id"] == kpi][["country", "status"]].reset_index(drop=True)
-    targeted = mine[mine["target"].notna()]
-    return pd.DataFrame([{"country": c.code, "status": next(
-        (s for s in WORST_FIRST if s in set(targeted[targeted["country"] == c.code]["status"])),
-        "no_target")} for c in registry.countries])
+        rows = mine[mine["id"] == kpi]
+        return pd.DataFrame({"country": rows["country"], "status": rows["status"],
+                             "figure": [compact(v) for v in rows["value"]]}).reset_index(drop=True)
+    targeted = mine[mine["target"].notna() & (mine["target"] > 0)]
+    rows = []
+    for code in (c.code for c in registry.countries):
+        statuses = list(targeted[targeted["country"] == code]["status"])
+        met = sum(s in ("on_track", "achieved") for s in statuses)
+        rows.append({"country": code, "status": next((s for s in WORST_FIRST if s in statuses), "no_target"),
+                     "figure": f"{met}/{len(statuses)}"})
+    return pd.DataFrame(rows)
 
 
 REVIEWED = {"approved": "Approved, locked", "returned": "Returned", "reopened": "Reopened"}

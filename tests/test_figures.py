@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import duckdb
 import pandas as pd
 import pytest
@@ -21,8 +23,9 @@ def test_progress_by_quarter_shows_reported_and_planned(demo_db, reg):
         series = kpis.series(con, reg, "2022-Q4")
     fig = figures.progress_by_quarter(series, reg)
     titles = [a.text for a in fig.layout.annotations if not a.text.startswith("target")]
-    assert titles == ["Migrant councils established", "Migrant councils strengthened",
-                      "Authorities supporting councils", "Migrants reached"]
+    assert titles == ["Migrant councils<br>established", "Migrant councils<br>strengthened",
+                      "Authorities<br>supporting<br>councils", "Migrants reached"]  # two fit a phone
+    assert list(fig.layout.xaxis.tickvals) == ["2021-Q4", "2022-Q4", "2023-Q4"]  # a tick a year
     reported = [t for t in fig.data if t.name == "Reported"]
     planned = [t for t in fig.data if t.name == "Planned"]
     assert len(reported) == len(planned) == 4
@@ -40,22 +43,42 @@ def test_the_map_colours_shapes_and_labels_each_country_by_status(con, reg):
     fig = figures.country_map(statuses, reg, "Worst status, 2022-Q3")
     assert [t.name for t in fig.data] == ["● On track", "✖ Off track"]  # the legend, in words
     on, off = fig.data
-    assert list(on.text) == ["AT ● On track", "BG ● On track", "GR ● On track"]
+    assert list(on.text) == ["AT ● 3/3", "BG ● 3/3", "GR ● 3/3"]  # its targets on track
+    assert list(off.text) == ["FR ✖ 2/3", "HU ✖ 2/3", "IT ✖ 2/3", "RO ✖ 2/3"]
     assert list(off.customdata) == ["FR", "HU", "IT", "RO"]
     assert on.marker.color == reg.status_rule.statuses["on_track"].colour
     assert on.marker.symbol != off.marker.symbol  # shape too, not colour alone
     assert (off.lat[1], off.lon[1]) == (reg.country("HU").lat, reg.country("HU").lon)
     assert fig.layout.geo.scope == "europe" and fig.layout.geo.resolution == 110
-    one = tables.country_statuses(now, reg, "migrants_reached")
-    assert one.set_index("country").loc["GR", "status"] == "on_track"
+    one = tables.country_statuses(now, reg, "migrants_reached").set_index("country")
+    assert one.loc["GR", "status"] == "on_track"
+    assert list(one["figure"]) == ["34k", "23k", "32k", "63k", "3,369", "31k", "6,738"]
+    assert [tables.compact(v) for v in (7, 9_500, 1_046_634)] == ["7", "9,500", "1.05M"]
 
 
-def test_map_labels_do_not_cover_each_other(reg):
-    places = {c.code: (c.lon, c.lat, f"{c.code} ✔ Achieved") for c in reg.countries}
+def label_boxes(points: dict, where: dict, scale: float) -> dict[str, tuple]:
+    """Each label's box in pixels (y down) at a map scale, as plotly lays it beside its place."""
+    boxes = {}
+    for key, (lon, lat, text) in points.items():
+        width = figures.CHAR * len(text)
+        dx, dy = figures.LABEL_PLACES[where[key]](width, figures.LINE)
+        x, y = scale * lon + dx, -scale * figures._mercator(lat) + dy
+        boxes[key] = (x, y, x + width, y + figures.LINE)
+    return boxes
+
+
+def test_map_labels_do_not_cover_each_other_on_a_phone_nor_a_wide_screen(reg):
+    places = {c.code: (c.lon, c.lat, f"{c.code} ✔ 1.05M") for c in reg.countries}
     where = figures.label_positions(places)
     assert where["FR"] == "middle right"
-    assert where["AT"] != "middle right"  # Budapest lies just east of Graz
-    assert len({where["AT"], where["HU"]}) == 2
+    assert where["AT"] != "middle right" and where["HU"] != "middle left"  # Budapest lies east of Graz
+    for scale in figures._label_scales():
+        boxes = label_boxes(places, where, scale)
+        for a, b in itertools.combinations(boxes, 2):
+            (l1, t1, r1, b1), (l2, t2, r2, b2) = boxes[a], boxes[b]
+            assert r1 <= l2 or r2 <= l1 or b1 <= t2 or b2 <= t1, (a, b, scale)
+        assert min(box[0] for box in boxes.values()) >= scale * figures.MAP_RANGE["lon"][0]
+        assert max(box[2] for box in boxes.values()) <= scale * figures.MAP_RANGE["lon"][1]  # not cut off
 
 
 def test_trend_projects_from_the_as_of_quarter_to_the_end(con, reg):
@@ -83,8 +106,16 @@ def test_trend_by_country_has_a_labelled_line_per_country(con, reg):
     series = kpis.series(con, reg, "2022-Q4")
     fig = figures.trend_by_country(series, reg, "authorities_supporting")
     assert [t.name for t in fig.data] == [f"{c.name} ({c.code})" for c in reg.countries]
-    assert [list(t.text)[-1] for t in fig.data] == [c.code for c in reg.countries]
-    assert len({t.marker.symbol for t in fig.data}) == len(reg.countries)
+    labels = fig.layout.annotations
+    assert [a.text for a in labels] == [c.code for c in reg.countries]
+    assert [a.y for a in labels] == [1, 1, 1, 1, 1, 0, 0]  # five countries end at 1: labels spread
+    heights = sorted(a.ay for a in labels)
+    gap = figures.LABEL_GAP * fig.layout.yaxis.range[1] / figures.PLOT_HEIGHT
+    assert min(b - a for a, b in itertools.pairwise(heights)) == pytest.approx(gap)
+    for told_apart in ({t.marker.symbol for t in fig.data}, {t.line.color for t in fig.data},
+                       {(t.line.dash, t.marker.symbol) for t in fig.data}):
+        assert len(told_apart) == len(reg.countries)  # by colour, and by more than colour
+    assert figures.spread([5, 5, 0], 2, 6) == [4, 6, 0]
     assert list(fig.data[2].y) == [0, 0, 0, 1, 1]  # France's authority supports from 2022-Q3
 
 

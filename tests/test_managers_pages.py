@@ -4,6 +4,7 @@ columns that answer a page's question in view, and the EU export downloaded for 
 
 from __future__ import annotations
 
+import itertools
 import re
 import zipfile
 
@@ -11,6 +12,7 @@ import pytest
 
 from tests.conftest import DRAWN, _watched
 from tests.test_export import sheet
+from tests.test_registry import contrast
 
 pytestmark = pytest.mark.browser
 EXTRA_VIEWS = ["/people?country=BG", "/countries?country=BG", "/trends?kpi=unique_participants",
@@ -127,3 +129,84 @@ def test_the_export_pack_downloads_as_xlsx_and_zip_and_opens(wide, dashboard_url
     with zipfile.ZipFile(tmp_path / "pack.zip") as archive:
         assert "02_kpi_summary.csv" in archive.namelist()
         assert "Cumulative to 2023-Q4" in archive.read("02_kpi_summary.csv").decode("utf-8-sig")
+
+
+# the texts of each chart that must not overlap one another: labels, titles, ticks
+CHART_TEXTS = {
+    "/countries?kpi=migrants_reached&as_of=2022-Q3": ["#countries-map .scattergeo text"],
+    "/countries?as_of=2023-Q1": ["#countries-map .scattergeo text"],
+    "/": ["#overview-progress .infolayer .annotation-text", "#overview-progress .xtick text"],
+    "/trends?kpi=councils_established": ["#trends-countries .annotation-text",
+                                         "#trends-countries .xtick text", "#trends-chart .xtick text"],
+    "/trends?kpi=migrants_reached&as_of=2023-Q1": ["#trends-countries .annotation-text",
+                                                   "#trends-chart .xtick text"],
+}
+
+
+def boxes(page, selector: str) -> list[dict]:
+    return page.evaluate("""selector => [...document.querySelectorAll(selector)]
+        .filter(e => e.textContent.trim()).map(e => {
+            const r = e.getBoundingClientRect();
+            return {text: e.textContent, left: r.left, top: r.top, right: r.right, bottom: r.bottom};
+        })""", selector)
+
+
+def overlapping(found: list[dict]) -> list[tuple[str, str]]:
+    return [(a["text"], b["text"]) for a, b in itertools.combinations(found, 2)
+            if a["left"] < b["right"] - 0.5 and b["left"] < a["right"] - 0.5
+            and a["top"] < b["bottom"] - 0.5 and b["top"] < a["bottom"] - 0.5]
+
+
+@pytest.mark.parametrize("screen", ["wide", "phone"])
+def test_chart_and_map_labels_never_overlap_nor_leave_the_map(screen, request, dashboard_url):
+    page = request.getfixturevalue(screen)
+    for path, selectors in CHART_TEXTS.items():
+        shown(page, dashboard_url + path)
+        for selector in selectors:
+            page.wait_for_selector(selector)
+            found = boxes(page, selector)
+            assert len(found) >= 3, (path, selector)
+            assert overlapping(found) == [], (screen, path, selector)
+        if "countries" in path:  # every label inside the map, with its figure
+            frame = page.locator("#countries-map .geo").first.bounding_box()
+            left, right = frame["x"] - 1, frame["x"] + frame["width"] + 1
+            for label in boxes(page, "#countries-map .scattergeo text"):
+                assert left <= label["left"] and label["right"] <= right, label
+                assert re.fullmatch(r"[A-Z]{2} \S \S+", label["text"]), label
+
+
+def test_every_status_colour_reads_on_its_badge(wide, dashboard_url, reg):
+    shown(wide, f"{dashboard_url}/indicators")  # the status rule, a badge for each status
+    badges = wide.evaluate("""[...document.querySelectorAll('main .status')].map(e => {
+        const style = getComputedStyle(e);
+        return [e.textContent, style.color, style.backgroundColor];
+    })""")
+    labels = {s.label for s in reg.status_rule.statuses.values()}
+    assert labels <= {text[1:] for text, _, _ in badges}  # every status, after its symbol
+
+    def hex_colour(css: str) -> str:
+        return "#" + "".join(f"{int(n):02x}" for n in re.findall(r"\d+", css)[:3])
+
+    ratios = {text: contrast(hex_colour(colour), hex_colour(background))
+              for text, colour, background in badges}
+    assert all(ratio >= 4.5 for ratio in ratios.values()), ratios
+
+
+def test_the_grid_shows_the_value_against_the_plan_its_status_judges(wide, dashboard_url):
+    shown(wide, f"{dashboard_url}/?as_of=2022-Q1")
+    cell = [line for line in wide.inner_text("#overview-grid-BG-councils_established").split("\n") if line]
+    assert cell == ["0 / 0 planned", "target 1", "●", "On track"]  # not "0 / 1 · On track"
+
+
+def test_trends_open_on_the_largest_target_and_say_how_they_project(wide, dashboard_url):
+    shown(wide, f"{dashboard_url}/trends")
+    assert wide.inner_text("#trends-kpi") == "Migrants reached"
+    assert "Projection made as of" in wide.inner_text(".page-head")
+    assert wide.inner_text("#trends-outlook") == (
+        "Final position at 2023-Q4, the project's last quarter: 1,046,634 migrants, 105% of the "
+        "target of 1,000,000.")
+    shown(wide, f"{dashboard_url}/trends?as_of=2023-Q1")
+    assert wide.inner_text("#trends-outlook").startswith("Projected for 2023-Q4: ~1,025,351 migrants")
+    assert "Migrants in the council's territory" in wide.inner_text("#trends-method")
+    assert wide.inner_text("#trends-backtest-note").startswith(
+        "Checked on this project up to 2023-Q4: projections made 3 quarter(s) ahead were off by 41%")

@@ -50,8 +50,11 @@ def _overview(reg, targeted: list, kpi: str, as_of: str) -> html.Div:
                      ui.picker("countries-as-of", "As of quarter", reg.quarters, as_of)),
         html.Section([ui.graph("countries-map", figures.country_map(statuses, reg, title),
                                "countries-map"),
-                      html.P("Click a place, or a country in the table, to open its page.",
-                             className="muted")], className="panel"),
+                      html.P(("Each label: the country, its status's symbol and "
+                              + ("how many of its targets are on track or achieved, of those it has a "
+                                 "share of" if kpi == ALL else f"its {reg.kpi(kpi).unit}")
+                              + ". Click a place, or a country in the table, to open its page."),
+                             className="muted", id="countries-map-note")], className="panel"),
         html.Section([html.H2("Status by country and target"),
                       _table(reg, now, targeted, as_of)], className="panel"),
     ])

@@ -40,7 +40,11 @@ def layout(as_of: str | None = None, **_query) -> html.Div:
                       if kpi.target is not None], className="cards",
                      **{"aria-label": "Targets"}),
         html.Section([_side_figures(reg, now, as_of)], className="side"),
-        html.Section([html.H2("Countries"), _grid(reg, now, as_of)], className="panel"),
+        html.Section([html.H2("Countries"),
+                      html.P(f"Each cell: the value as of {as_of} against the value planned by then, "
+                             "which its status judges; the country's full target below it.",
+                             className="muted"),
+                      _grid(reg, now, as_of)], className="panel"),
         html.Section([
             html.H2("Progress by quarter against the plan"),
             ui.graph("overview-progress", _progress(as_of), "progress"),
@@ -112,7 +116,8 @@ def _side_figures(reg, now: pd.DataFrame, as_of: str) -> html.Div:
 
 
 def _grid(reg, now: pd.DataFrame, as_of: str) -> html.Table:
-    """Countries x KPIs: value of target and status, in words and symbol, not colour alone."""
+    """Countries x KPIs: the value against the plan for the quarter, which the status judges (in
+    words and symbol, not colour alone), and the full target beside it."""
     kpis = [k for k in reg.kpis if k.target is not None]
     head = html.Thead(html.Tr([html.Th("Country", scope="col"),
                                *(html.Th(k.label, scope="col") for k in kpis)]))
@@ -123,10 +128,13 @@ def _grid(reg, now: pd.DataFrame, as_of: str) -> html.Table:
                          if auth.may_open("/countries") else name, scope="row")]
         for kpi in kpis:
             row = _one(now, kpi.id, country.code)
-            text = (f"{number(row['value'])} / {number(row['target'])}" if row["target"]
+            text = (f"{number(row['value'])} / {number(row['planned'])}" if row["target"]
                     else "no share")
+            target = ([html.Span(" planned", className="muted"), html.Br(),
+                       html.Span(f"target {number(row['target'])}", className="muted")]
+                      if row["target"] else [])
             cells.append(html.Td([_to_rows(html.Span(text, className="grid-value"), kpi,
-                                           country.code, as_of), html.Br(),
+                                           country.code, as_of), *target, html.Br(),
                                   status_badge(reg, row["status"])],
                                  id=f"overview-grid-{country.code}-{kpi.id}"))
         body.append(html.Tr(cells))
