@@ -135,7 +135,8 @@ def test_the_export_pack_downloads_as_xlsx_and_zip_and_opens(wide, dashboard_url
 CHART_TEXTS = {
     "/countries?kpi=migrants_reached&as_of=2022-Q3": ["#countries-map .scattergeo text"],
     "/countries?as_of=2023-Q1": ["#countries-map .scattergeo text"],
-    "/": ["#overview-progress .infolayer .annotation-text", "#overview-progress .xtick text"],
+    "/": ["#overview-progress .infolayer .annotation-text, #overview-progress .xtick text, "
+          "#overview-progress .legendtext"],  # titles, targets, dates and legend, one another too
     "/trends?kpi=councils_established": ["#trends-countries .annotation-text",
                                          "#trends-countries .xtick text", "#trends-chart .xtick text"],
     "/trends?kpi=migrants_reached&as_of=2023-Q1": ["#trends-countries .annotation-text",
