@@ -20,7 +20,7 @@ EXTRA_VIEWS = ["/people?country=BG", "/countries?country=BG", "/trends?kpi=uniqu
                "/provenance?kpi=unique_participants&country=FR"]
 # the columns that answer each page's question, to be in view at 1440 px without scrolling
 KEY_COLUMNS = {
-    "/entities": ("entities-table", ["id", "status", "status_by_quarter", "source"]),
+    "/entities": ("entities-table", ["id", "status", "status_by_quarter", "status_cell"]),
     "/provenance?kpi=migrants_reached&country=GR&as_of=2023-Q2": ("provenance-rows",
                                                                    ["value", "file", "cell", "uploaded by"]),
     "/trends?kpi=migrants_reached&as_of=2023-Q1": ("trends-table", ["country", "2023-Q1"]),

@@ -54,9 +54,8 @@ def layout(kind: str | None = None, country: str | None = None, as_of: str | Non
                              "reports it. Status by quarter names each change with its quarter; "
                              "a column per quarter follows (blank: not reported). The source is "
                              "the sheet and cell of its latest status.", className="muted"),
-                      ui.table("entities-table", frame, pinned=("id",),
-                               wrap=("name", "status_by_quarter", "source", "counts_toward", "evidence",
-                                     "comment", "commitment"))], className="panel"),
+                      ui.table("entities-table", frame, pinned=("id",), wrap=_long(frame))],
+                     className="panel"),
     ])
 
 
@@ -66,10 +65,16 @@ def _key_columns_first(frame: pd.DataFrame, reg) -> pd.DataFrame:
     frame = frame.assign(
         status_by_quarter=[tables.status_history(list(row), reg.quarters)
                            for row in frame[reg.quarters].itertuples(index=False)],
-        source=[f"{sheet}!{cell}" for sheet, cell in zip(frame["sheet"], frame["cell"], strict=True)])
-    lead = ["id", "name", "kind", "country", "status", "status_by_quarter", "source", "file_name",
-            "version", "counts_toward"]
+        status_cell=[f"{sheet}!{cell}" for sheet, cell in zip(frame["sheet"], frame["cell"], strict=True)])
+    statuses = {e.status_field for e in reg.entities.values()}
+    lead = [c for c in ["id", "name", "kind", "country", *sorted(statuses), "status_by_quarter",
+                        "status_cell", "file_name", "version", "counts_toward"] if c in frame.columns]
     return frame[[*lead, *(c for c in frame.columns if c not in lead and c not in ("sheet", "cell"))]]
+
+
+def _long(frame: pd.DataFrame) -> tuple[str, ...]:
+    """The columns of long text (names, histories, evidence), wrapped so that the others stay in view."""
+    return tuple(c for c in frame.columns if frame[c].map(lambda v: len(str(v))).max() > 24)
 
 
 def _counts(reg, kind: str | None, country: str | None, as_of: str) -> html.Ul:
