@@ -62,10 +62,11 @@ def test_keyboard_reaches_the_navigation_and_the_quarter_picker(page, dashboard_
     page.wait_for_selector("#overview-value-migrants_reached")
     links = page.locator("nav a").all_inner_texts()
     focused = []
-    for _ in range(len(links) + 3):
+    for _ in range(len(links) + 6):
         page.keyboard.press("Tab")
         focused.append(page.evaluate("document.activeElement.textContent"))
     assert focused[0] == "Skip to content"
-    assert focused[1:-2] == links
-    assert focused[-2] == "Log out"
+    assert focused[1:-5] == links
+    # then the header's controls: the language menu and its button, the approved-data switch
+    assert focused[-4:-1] == ["Show", "Approved data only: off", "Log out"]
     assert page.evaluate("document.activeElement.closest('#overview-as-of') !== null")

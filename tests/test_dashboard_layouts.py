@@ -86,7 +86,7 @@ def test_downloads_come_as_csv_and_xlsx_with_partner_text_as_text(client):
     rows = {"columns": ["file", "n"], "rows": [{"file": "=cmd()", "n": 3}]}
     csv = fire(client, spec, [1, None], [rows], match={"table": "quality-findings"})
     sent = csv.get_json()["response"]['{"table":"quality-findings","type":"download"}']["data"]
-    assert (sent["filename"], sent["content"]) == ("mvh-quality-findings.csv", "file,n\n'=cmd(),3\n")
+    assert (sent["filename"], sent["content"]) == ("mvh-quality-findings.csv", "\ufefffile,n\n'=cmd(),3\n")
     xlsx = fire(client, spec, [None, 1], [rows], match={"table": "quality-findings"}, changed=1)
     sent = xlsx.get_json()["response"]['{"table":"quality-findings","type":"download"}']["data"]
     assert sent["filename"] == "mvh-quality-findings.xlsx" and sent["base64"]

@@ -43,5 +43,5 @@ def test_query_arguments_never_stand_in_for_the_page(app, on_demo):
         assert shown.get_json() == page, search
     partner = app.server.test_client()
     login(partner, "partner-ro")
-    refused = text(render(partner, "/provenance", "?_page=x&_layout=y"))
+    refused = text(render(partner, "/trends", "?_page=x&_layout=y"))
     assert "access-refused" in refused and '"y"' not in refused

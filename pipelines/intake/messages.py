@@ -88,7 +88,7 @@ def render(rule: str, lang: str, registry: Registry | None = None, *, sheet_id: 
 
 
 def _in_language(values: dict, registry: Registry, lang: str) -> None:
-    """Parameters the checks keep in English, named in the reader's language: a breakdown ("sex"),
+    """Parameters the checks keep in English, named in the reader's language: a breakdown (by sex),
     the sheet a reference points to and, outside English, the kind of entry it names."""
     breakdown = next((r for r in registry.sums if r.label == values.get("breakdown")), None)
     if breakdown is not None:

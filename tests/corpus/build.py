@@ -424,7 +424,8 @@ def csv_of_activities(ctx: Context) -> bytes:
 
 
 def ods(ctx: Context) -> bytes:
-    """An OpenDocument spreadsheet (LibreOffice's own format) renamed .xlsx."""
+    """An OpenDocument spreadsheet (LibreOffice's own format) without a sheet, renamed .xlsx: read
+    as the spreadsheet it is, whatever its name, it lacks every sheet of the template."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
@@ -522,6 +523,7 @@ BG, GR, FR, AT, IT, HU, RO = ("BG_2022-Q3.xlsx", "GR_2022-Q4.xlsx", "FR_2023-Q1.
                               "IT_2023-Q2.xlsx", "HU_2023-Q1.xlsx", "RO_2022-Q4.xlsx")
 ACT, CNC, AUT, OUT, COV = "activities", "councils", "authorities", "outreach", "cover"
 WHOLE = ("", "")  # a finding on the whole file
+TEMPLATE_SHEETS = ("cover", "councils", "authorities", "activities", "outreach")  # the ids of its sheets
 MB = 1 << 20
 
 def spec(id: str, source: str, make: Maker | None, *expected: tuple[str, str, str], **options) -> Spec:
@@ -611,7 +613,7 @@ SPECS: list[Spec] = [
     hostile("empty", "", constant(b""), "empty"),
     hostile("pdf_renamed", "", constant(PDF), "not_xlsx"),
     hostile("csv_renamed", BG, csv_of_activities, "not_xlsx"),
-    hostile("ods_renamed", "", ods, "not_xlsx"),
+    spec("ods_renamed", "", ods, *(("missing_sheet", s, "") for s in TEMPLATE_SHEETS), kind="hostile"),
     hostile("legacy_xls", "", legacy_xls, "legacy_xls", suffix=".xls"),
     hostile("encrypted", BG, encrypted, "legacy_xls",
             note="an OLE2 compound file with EncryptionInfo and EncryptedPackage streams"),
