@@ -239,12 +239,14 @@ def test_the_server_logs_in_when_a_user_is_given(copy, monkeypatch):
 
 
 def test_the_servers_mailer_sends_when_woken(copy, inbox, reg):
-    server.start(reg, first=3600)
+    thread = server.start(reg, first=3600)
     server.soon()
     for _ in range(240):  # the run is over when it is audited
         if audited := [r for r in accounts.audit() if r["action"] == "mail_sent"]:
             break
         time.sleep(0.25)
+    server.stop(thread)  # its run over, so that no later test of this process gets its mail
+    assert not thread.is_alive()
     assert [r["actor"] for r in audited] == ["server"] and inbox.to("boss@coordination.example.eu")
     assert len(inbox.messages) == len(sent(copy)) and all(at for _, _, at in sent(copy))
 

@@ -17,6 +17,7 @@ FIRST = 60  # seconds after the start
 EVERY = 24 * 3600
 log = logging.getLogger(__name__)
 _woken = threading.Event()
+_stopping = threading.Event()
 
 
 def soon() -> None:
@@ -30,15 +31,25 @@ def start(registry: Registry, first: float = FIRST, every: float = EVERY) -> thr
 
     def run() -> None:
         daily = time.monotonic() + first
-        while True:
+        while not _stopping.is_set():
             if not _woken.wait(max(0.0, daily - time.monotonic())):
                 daily += every
             _woken.clear()
-            _send(registry)
+            if not _stopping.is_set():
+                _send(registry)
 
     thread = threading.Thread(target=run, name="mvh-mail", daemon=True)
     thread.start()
     return thread
+
+
+def stop(thread: threading.Thread, timeout: float = 60) -> None:
+    """Stop a mailer thread once its current run is over (for a clean shutdown, and tests)."""
+    _stopping.set()
+    _woken.set()
+    thread.join(timeout)
+    _stopping.clear()
+    _woken.clear()
 
 
 def _send(registry: Registry) -> None:
