@@ -29,6 +29,7 @@ from pipelines.declaration import registry
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DEFAULT = "en"
+BRITISH = "en_GB"  # the English of the EU's documents: 30 Oct 2022, not Oct 30, 2022
 
 
 def languages() -> list[str]:
@@ -87,8 +88,9 @@ def number(value: float | None, digits: int = 0) -> str:
 
 
 def date(value) -> str:
-    """A date as the reader's language writes it, e.g. 5 oct. 2022, 05.10.2022."""
-    return format_date(value, format="medium", locale=lang())
+    """A date as the reader's language writes it, e.g. 30 Oct 2022 (English as written in the
+    EU), 30 oct. 2022, 30.10.2022."""
+    return format_date(value, format="medium", locale=BRITISH if lang() == DEFAULT else lang())
 
 
 def country(code: str) -> str:

@@ -7,24 +7,29 @@ as "<5", as in the export pack.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
 
+from dashboard import i18n
+from dashboard.i18n import N_, _, word
 from pipelines.access import finding_notes
+from pipelines.declaration import registry as declaration
 from pipelines.declaration.registry import Kpi, Registry
 from pipelines.export.pack import SMALL, SUPPRESSED
+from pipelines.intake import messages
 
 # Timeliness of a country's quarter, in the order of the legend: words and a symbol, never colour
 # alone. A quarter's timeliness is that of its first accepted version; later versions supersede it.
 SUBMISSION_STATUSES = {
-    "on_time": ("On time", "✔"),
-    "late": ("Late", "▲"),
-    "missing": ("Missing", "✖"),
-    "rejected": ("Rejected", "⊘"),
-    "not_due": ("Not yet due", "○"),
+    "on_time": (N_("On time"), "✔"),
+    "late": (N_("Late"), "▲"),
+    "missing": (N_("Missing"), "✖"),
+    "rejected": (N_("Rejected"), "⊘"),
+    "not_due": (N_("Not yet due"), "○"),
 }
-SUPERSEDED = ("Superseded", "↻")
+SUPERSEDED = (N_("Superseded"), "↻")
 
 
 def persons(value: float | None) -> int | str:
@@ -86,7 +91,7 @@ def country_statuses(now: pd.DataFrame, registry: Registry, kpi: str | None = No
     return pd.DataFrame(rows)
 
 
-REVIEWED = {"approved": "Approved, locked", "returned": "Returned", "reopened": "Reopened"}
+REVIEWED = {"approved": N_("Approved, locked"), "returned": N_("Returned"), "reopened": N_("Reopened")}
 
 
 def submission_matrix(subs: pd.DataFrame, rejected: list[dict], registry: Registry,
@@ -128,23 +133,46 @@ def _reviewed(review: pd.DataFrame | None, country: str, quarter: str) -> str:
     if decided.empty:
         return ""
     if len(decided) == 1 and decided.iloc[0] == len(states):
-        return REVIEWED[decided.index[0]]
-    return ", ".join(f"{REVIEWED[s]}: {n}" for s, n in decided.items())
+        return word(REVIEWED[decided.index[0]])
+    return ", ".join(f"{word(REVIEWED[s])}: {n}" for s, n in decided.items())
+
+
+def localised(finding: dict) -> tuple[str, str]:
+    """A finding's (message, fix) in the reader's language, rendered from its rule and parameters
+    (JSON in the database, a mapping in a quarantine report), as the Upload page shows them; as
+    stored when its rule is not in the catalogue."""
+    if finding.get("rule") not in messages.catalogue():
+        return finding.get("message") or "", finding.get("fix") or ""
+    return messages.render(finding["rule"], i18n.lang(), declaration.get(),
+                           sheet_id=finding.get("sheet_id") or "", field=finding.get("field") or "",
+                           value=str(finding.get("value") or ""), cell=finding.get("cell") or "",
+                           params=_params(finding.get("params")))
+
+
+def _params(value) -> dict:
+    """A finding's parameters: JSON in the database, a mapping in a quarantine report."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
 
 def status_text(row: dict | pd.Series) -> str:
     """A matrix cell in words and symbols, e.g. "▲ Late (19 days) · ↻ 1 superseded"; "2
     organisations" where several organisations of the country sent their own workbook."""
     name, symbol = SUBMISSION_STATUSES[row["status"]]
-    parts = [f"{symbol} {name}" + (f" ({row['days_late']} days)" if row["status"] == "late" else "")]
+    parts = [f"{symbol} {word(name)}" + (" " + _("({days} days)", days=row["days_late"])
+                                         if row["status"] == "late" else "")]
     if row["organisations"] > 1:
-        parts.append(f"{row['organisations']} organisations")
+        parts.append(_("{count} organisations", count=row["organisations"]))
     if row.get("review"):
         parts.append(row["review"])
     if row["superseded"]:
-        parts.append(f"{SUPERSEDED[1]} {row['superseded']} superseded")
+        parts.append(f"{SUPERSEDED[1]} " + _("{count} superseded", count=row["superseded"]))
     if row["rejected"] and row["status"] != "rejected":
-        parts.append(f"{SUBMISSION_STATUSES['rejected'][1]} {row['rejected']} rejected")
+        parts.append(f"{SUBMISSION_STATUSES['rejected'][1]} " + _("{count} rejected", count=row["rejected"]))
     return " · ".join(parts)
 
 

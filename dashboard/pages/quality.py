@@ -11,8 +11,6 @@ checks on the server that the warning is one the user may see and that their rol
 
 from __future__ import annotations
 
-import json
-
 import dash
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
@@ -20,7 +18,6 @@ from dashboard import auth, data, i18n, tables, ui
 from dashboard.i18n import N_, _
 from pipelines.access import finding_notes
 from pipelines.declaration import registry
-from pipelines.intake import messages
 
 dash.register_page(__name__, path="/quality", name="Data quality", title="Data quality", order=6,
                    access="partner")
@@ -122,29 +119,13 @@ def _found(warnings, rejected, show: str):
 
 
 def _localised(found):
-    """The findings in the reader's language: each message and fix rendered from its rule and
-    parameters (as the Upload page shows them), the table's coded values translated."""
-    reg, lang = registry.get(), i18n.lang()
+    """The findings in the reader's language (tables.localised), the table's coded values too."""
     found = found.copy()
-    said = [messages.render(r["rule"], lang, reg, sheet_id=r.get("sheet_id") or "",
-                            field=r.get("field") or "", value=str(r.get("value") or ""),
-                            cell=r.get("cell") or "", params=_params(r.get("params")))
-            if r.get("rule") in messages.catalogue() else (r["message"], r["fix"])
-            for r in found.to_dict("records")]
+    said = [tables.localised(r) for r in found.to_dict("records")]
     found["message"], found["fix"] = [m for m, _f in said], [f for _m, f in said]
     for column in TRANSLATED:
         found[column] = [_(v) if isinstance(v, str) else v for v in found[column]]
     return found.drop(columns=[c for c in ("sheet_id", "field", "params") if c in found.columns])
-
-
-def _params(value) -> dict:
-    """A finding's parameters: JSON in the database, a mapping in a quarantine report."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return {}
-    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
 
 def _note_form() -> html.Div:

@@ -14,12 +14,20 @@ import dash
 import pandas as pd
 from dash import dcc, html
 
-from dashboard import auth, data, downloads, tables, ui
+from dashboard import auth, data, downloads, i18n, tables, ui
+from dashboard.i18n import N_, _
 from pipelines.declaration import registry
 
 dash.register_page(__name__, path="/submissions", name="Submissions", title="Submissions",
                    order=5,
                    access="partner")
+
+
+# the words of its tables, in the reader's language: their columns and values
+WORDS = (N_("Partner"), N_("Reported by"), N_("Submitted on"), N_("Notes"), N_("Received at"),
+         N_("Uploaded by"), N_("Current"), N_("Due"), N_("Days after due"), N_("Overdue since"),
+         N_("Days overdue"), N_("Rejected files"), N_("Rejected at"), N_("First error"), N_("Sha256"),
+         N_("current"), N_("superseded"), N_("not recorded"), N_("unknown"))
 
 
 def layout(**_query) -> html.Div:
@@ -33,28 +41,27 @@ def layout(**_query) -> html.Div:
     user = auth.current()
     reviews = user is not None and user.has("manager")  # each cell leads to its history and review
     return html.Div([
-        ui.page_head("Submissions: complete and on time?"),
+        ui.page_head(_("Submissions: complete and on time?")),
         html.Section([
-            html.H2("Country × quarter"),
-            html.P(f"Due {reg.project.due_days_after_quarter} days after the quarter ends; "
-                   "timeliness is that of the first accepted version (the cover's "
-                   "“submitted on” date). Later versions supersede it. A quarter the coordination "
-                   "approved is locked; one it returned awaits a corrected version.",
-                   className="muted"),
-            html.Ul([html.Li(f"{symbol} {name}") for name, symbol in
+            html.H2(_("Country × quarter")),
+            html.P(_("Due {days} days after the quarter ends; timeliness is that of the first accepted "
+                     "version (the cover's “submitted on” date). Later versions supersede it. A quarter "
+                     "the coordination approved is locked; one it returned awaits a corrected version.",
+                     days=reg.project.due_days_after_quarter), className="muted"),
+            html.Ul([html.Li(f"{symbol} {i18n.word(name)}") for name, symbol in
                      [*tables.SUBMISSION_STATUSES.values(), tables.SUPERSEDED]],
-                    className="legend", **{"aria-label": "Legend"}),
+                    className="legend", **{"aria-label": _("Legend")}),
             ui.matrix("submissions-matrix", reg, lambda c, q: _cell(cells[(c, q)], reviews)),
             downloads.buttons("submissions-matrix-table", _matrix_rows(matrix)),
         ], className="panel"),
         html.Section([
-            html.H2(f"Overdue now ({today:%d %b %Y})"),
+            html.H2(_("Overdue now ({day})", day=i18n.date(today))),
             _overdue(late, reg),
         ], className="panel", id="submissions-overdue"),
-        html.Section([html.H2("Every version received"),
+        html.Section([html.H2(_("Every version received")),
                       ui.table("submissions-versions", _versions(subs, reg))],
                      className="panel"),
-        html.Section([html.H2("Rejected files"), _rejected(rejected)], className="panel"),
+        html.Section([html.H2(_("Rejected files")), _rejected(rejected)], className="panel"),
     ])
 
 
@@ -64,9 +71,9 @@ def _cell(row: dict, reviews: bool) -> html.Td:
     text = [part for line in lines for part in (html.Br(), line)][1:]
     if reviews and row["status"] not in ("missing", "not_due"):
         text = dcc.Link(text, href="/review" + ui.query(country=row["country"], quarter=row["quarter"]),
-                        title="its versions, the cells they changed and the coordination's decisions")
+                        title=_("its versions, the cells they changed and the coordination's decisions"))
     return html.Td(html.Span(text, className=f"cell cell-{row['status']}",
-                             title=f"due {row['due']:%d %b %Y}"),
+                             title=_("due {day}", day=i18n.date(row["due"]))),
                    id=f"submissions-cell-{row['country']}-{row['quarter']}")
 
 
@@ -76,12 +83,12 @@ def _matrix_rows(matrix: pd.DataFrame) -> pd.DataFrame:
 
 def _overdue(late: pd.DataFrame, reg) -> html.Div:
     if late.empty:
-        return html.P("✔ Nobody is overdue.", className="ok")
-    items = [html.Li([html.Strong(f"{reg.country(r.country).name} ({r.country}) {r.quarter}"),
-                      f": due {r.due:%d %b %Y}, overdue since {r.overdue_since:%d %b %Y} "
-                      f"({r.days_overdue:,} days)"
-                      + (f"; {r.rejected_files} file(s) sent were rejected" if r.rejected_files
-                         else "; nothing received")],
+        return html.P(_("✔ Nobody is overdue."), className="ok")
+    items = [html.Li([html.Strong(f"{i18n.country(r.country)} {r.quarter}"),
+                      ": " + _("due {due}, overdue since {since} ({days} days)", due=i18n.date(r.due),
+                               since=i18n.date(r.overdue_since), days=i18n.number(r.days_overdue))
+                      + "; " + (_("{count} file(s) sent were rejected", count=r.rejected_files)
+                                if r.rejected_files else _("nothing received"))],
                      id=f"submissions-overdue-{r.country}-{r.quarter}")
              for r in late.itertuples()]
     return html.Div([html.Ul(items), ui.table("submissions-overdue-table", late)])
@@ -94,20 +101,21 @@ def _versions(subs: pd.DataFrame, reg) -> pd.DataFrame:
     sent = pd.to_datetime(frame["submitted_on"]).dt.date
     frame.insert(8, "days_after_due", [(s - d).days if pd.notna(s) else None
                                        for s, d in zip(sent, frame["due"], strict=True)])
-    frame["current"] = ["current" if c else f"{tables.SUPERSEDED[1]} superseded"
+    frame["current"] = [_("current") if c else f"{tables.SUPERSEDED[1]} " + _("superseded")
                         for c in frame["current"]]
-    frame["uploaded_by"] = frame["uploaded_by"].fillna("not recorded")
+    frame["uploaded_by"] = frame["uploaded_by"].fillna(_("not recorded"))
     return frame
 
 
 def _rejected(rejected: list[dict]) -> html.Div:
     if not rejected:
-        return html.P("No file has been rejected.", className="muted")
+        return html.P(_("No file has been rejected."), className="muted")
     frame = pd.DataFrame([{
-        "file_name": r["file_name"], "country": r["country"] or "unknown",
-        "quarter": r["quarter"] or "unknown", "rejected_at": r["rejected_at"],
+        "file_name": r["file_name"], "country": r["country"] or _("unknown"),
+        "quarter": r["quarter"] or _("unknown"), "rejected_at": r["rejected_at"],
         "errors": sum(f["severity"] == "error" for f in r["findings"]),
-        "first_error": next((f["message"] for f in r["findings"] if f["severity"] == "error"), ""),
+        "first_error": next((tables.localised(f)[0] for f in r["findings"] if f["severity"] == "error"),
+                            ""),
         "sha256": r["sha256"]} for r in rejected])
-    return html.Div([html.P("Their findings are on the Data quality page.", className="muted"),
+    return html.Div([html.P(_("Their findings are on the Data quality page."), className="muted"),
                      ui.table("submissions-rejected", frame)])
