@@ -51,6 +51,12 @@ def lang() -> str:
     """The language of this request's reader."""
     if not flask.has_request_context():
         return DEFAULT
+    if "lang" not in flask.g:  # once per request: every text shown asks
+        flask.g.lang = _chosen()
+    return flask.g.lang
+
+
+def _chosen() -> str:
     from dashboard import auth  # auth's login pages use this module
 
     known = languages()

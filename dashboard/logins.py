@@ -207,6 +207,7 @@ def page(message: str) -> str:
     chosen = flask.request.args.get("lang")
     if chosen in i18n.languages():
         flask.session["lang"] = chosen
+        flask.g.pop("lang", None)  # the language this request was read in so far
     current = i18n.lang()
     options = "".join(f'<option value="{code}" lang="{code}"{" selected" if code == current else ""}>'
                       f"{escape(i18n.name(code))}</option>" for code in i18n.languages())

@@ -102,11 +102,7 @@ def _carried(reg, country: str, quarter: str, organisation: str | None, database
 
     if not db.path(database).exists():
         return {}
-    partners = reg.country(country).partners  # the cover's partner unless one is named
-    named = [p for p in partners if p.casefold() == (organisation or partners[0]).strip().casefold()]
-    if not named:
-        raise ValueError(f"{organisation!r} is not a partner of {country}: one of {', '.join(partners)}")
-    reporter = reg.reporter(country, named[0])
+    reporter = carried.reporter(reg, country, organisation)
     con = db.connect(database)
     try:
         return carried.entities(con, reg, country, quarter, reporter)

@@ -304,7 +304,7 @@ def _download_template(_clicks, country: str, quarter: str, lang: str, blank: li
         return no_update
     wb = template.build(reg, country, quarter, lang or None)
     if not blank:
-        reporter = reg.reporter(country, user.organisation or reg.country(country).partners[0])
+        reporter = carried.reporter(reg, country, user.organisation)
         try:
             with data.reading() as con:
                 rows = carried.entities(con, reg, country, quarter, reporter)

@@ -147,6 +147,20 @@ def connect(database: Path | str | None = None) -> Iterator[sqlite3.Connection]:
         con.close()
 
 
+def rows(sql: str, database: Path | str | None = None) -> list[tuple]:
+    """The rows of a query on a table kept here, read without writing (a full or read-only disk
+    still reads); none while the file or the table does not exist yet (nothing recorded)."""
+    if not path(database).exists():
+        return []
+    with connect(database) as con:
+        try:
+            return con.execute(sql).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            return []
+
+
 def _open(target: Path) -> sqlite3.Connection:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

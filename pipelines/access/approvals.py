@@ -19,7 +19,6 @@ Allowed decisions: approve or return a submitted or reopened key; approve a retu
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,16 +70,8 @@ def state(version: int | None, last: dict | None) -> str:
 
 def decisions(keys: list[Key], database: Path | str | None = None) -> list[dict]:
     """Every decision on the keys, oldest first: its key, action, version, who, when and why."""
-    if not accounts.path(database).exists():
-        return []
-    with accounts.connect(database) as con:  # read only: a full or read-only disk still reads
-        try:
-            rows = con.execute("SELECT country, quarter, reporter, action, version, actor, at, reason "
-                               "FROM decisions ORDER BY id").fetchall()
-        except sqlite3.OperationalError as exc:
-            if "no such table" not in str(exc):
-                raise
-            rows = []  # no decision was ever recorded
+    rows = accounts.rows("SELECT country, quarter, reporter, action, version, actor, at, reason "
+                         "FROM decisions ORDER BY id", database)
     wanted = set(keys)
     return [{"key": key, "action": action, "version": version, "actor": actor, "at": at,
              "reason": reason}

@@ -12,7 +12,6 @@ ingest's alone), each also a row of the audit trail. A warning is named by its f
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,16 +81,8 @@ def add(action: str, finding: Finding, actor: str, text: str | None = None,
 
 def by_finding(database: Path | str | None = None) -> dict[Finding, list[dict]]:
     """Every note, oldest first, by finding (read without writing: a read-only disk still reads)."""
-    if not accounts.path(database).exists():
-        return {}
-    with accounts.connect(database) as con:
-        try:
-            rows = con.execute("SELECT file_id, sheet, cell, rule, action, actor, at, text "
-                               "FROM finding_notes ORDER BY id").fetchall()
-        except sqlite3.OperationalError as exc:
-            if "no such table" not in str(exc):
-                raise
-            return {}
+    rows = accounts.rows("SELECT file_id, sheet, cell, rule, action, actor, at, text "
+                         "FROM finding_notes ORDER BY id", database)
     notes: dict[Finding, list[dict]] = {}
     for file_id, sheet, cell, rule, action, actor, at, text in rows:
         notes.setdefault(Finding(file_id, sheet, cell, rule), []).append(

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from pathlib import Path
 
 import duckdb
@@ -49,16 +48,8 @@ class MarkError(ValueError):
 
 def packs(database: Path | str | None = None) -> list[dict]:
     """The packs marked as submitted, oldest first: snapshot id, period, as-of, who and when."""
-    if not accounts.path(database).exists():
-        return []
-    with accounts.connect(database) as con:
-        try:
-            rows = con.execute("SELECT snapshot_id, period, as_of, actor, at FROM reported "
-                               "ORDER BY at, snapshot_id").fetchall()
-        except sqlite3.OperationalError as exc:
-            if "no such table" not in str(exc):
-                raise
-            return []
+    rows = accounts.rows("SELECT snapshot_id, period, as_of, actor, at FROM reported "
+                         "ORDER BY at, snapshot_id", database)
     return [dict(zip(("id", "period", "as_of", "actor", "at"), row, strict=True)) for row in rows]
 
 

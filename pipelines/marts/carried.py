@@ -25,6 +25,17 @@ def carried_fields(registry: Registry, entity: str) -> list[str]:
             if not f.per_quarter and f.id != spec.explanation_field]
 
 
+def reporter(registry: Registry, country: str, organisation: str | None = None) -> str:
+    """The submission key's reporter of a template for a partner organisation (named in any case;
+    by default the first, the cover's default): '' where the country sends one workbook.
+    ValueError for an organisation that is not a partner of the country."""
+    partners = registry.country(country).partners
+    named = [p for p in partners if p.casefold() == (organisation or partners[0]).strip().casefold()]
+    if not named:
+        raise ValueError(f"{organisation!r} is not a partner of {country}: one of {', '.join(partners)}")
+    return registry.reporter(country, named[0])
+
+
 def entities(con: duckdb.DuckDBPyConnection, registry: Registry, country: str, quarter: str,
              reporter: str = "") -> dict[str, list[dict]]:
     """Sheet id -> the rows a template of `quarter` starts with, from the reports before it."""
