@@ -20,9 +20,21 @@ from pipelines.store import db
 HERE = Path(__file__).resolve().parent
 
 
+class Monitor(Dash):
+    """Dash whose HTML page speaks its reader's language: the browser tab's title (until the
+    page's own, see `page_titles`) and the one the tab shows while the page updates."""
+
+    def interpolate_index(self, **parts) -> str:
+        parts["title"] = _("{project} – impact monitor", project=registry.get().project.name)
+        return super().interpolate_index(**parts)
+
+    def _config(self) -> dict:
+        return {**super()._config(), "update_title": _("Updating...")}
+
+
 def create_app() -> Dash:
     reg = registry.get()  # fail at start-up, with a hint, if indicators.yaml is malformed
-    app = Dash(
+    app = Monitor(
         __name__,
         use_pages=True,
         pages_folder=str(HERE / "pages"),
@@ -37,6 +49,7 @@ def create_app() -> Dash:
     app.server.config["MAX_CONTENT_LENGTH"] = 30 * 1024 * 1024
     auth.init(app.server)
     auth.guard_layouts()
+    page_titles()
     failures.install(app)
     app.server.add_url_rule("/counting", "counting", switch_counting, methods=["POST"])
     app.server.add_url_rule("/language", "language", switch_language, methods=["POST"])
@@ -68,7 +81,7 @@ def shell(reg) -> html.Div:
             account,
         ], className="top", lang=i18n.lang()),
         html.Main([failures.notice(), _counting_notice(), dash.page_container], id="main", tabIndex="-1"),
-        html.Footer(_("{fund} · grant {grant} · {start} – {end}", fund=reg.project.fund,
+        html.Footer(_("{fund} · grant {grant} · {start} – {end}", fund=reg.project.fund_in(i18n.lang()),
                       grant=reg.project.grant, start=i18n.date(reg.project.start),
                       end=i18n.date(reg.project.end)), className="foot"),
     ])
@@ -80,6 +93,16 @@ ROLES = {"partner": N_("partner"), "manager": N_("manager"), "admin": N_("admin"
 PAGE_NAMES = (N_("Overview"), N_("Countries"), N_("Trends"), N_("Councils & Authorities"), N_("People"),
               N_("Submissions"), N_("Data quality"), N_("Review"), N_("Indicators"), N_("Provenance"),
               N_("Upload"), N_("EU export"), N_("Audit"))
+# the browser tab's title of the pages whose title is not their name
+PAGE_TITLES = (N_("Review and approval"), N_("Audit trail"), N_("Councils and Authorities"))
+
+
+def page_titles() -> None:
+    """Each page's title (the browser tab's) in the reader's language: Dash calls a page's
+    `title` when it is a function, each time the page opens."""
+    for page in dash.page_registry.values():
+        if isinstance(page["title"], str):
+            page["title"] = functools.partial(i18n.word, page["title"])
 
 
 def _language_menu() -> html.Form:

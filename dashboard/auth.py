@@ -28,7 +28,8 @@ import flask_login
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from dashboard import logins
+from dashboard import i18n, logins
+from dashboard.i18n import _
 from pipelines.access import accounts
 from pipelines.store import db
 
@@ -99,7 +100,7 @@ def secret_key() -> str:
     except OSError as exc:
         raise RuntimeError(f"{path} cannot be written ({exc}): set MVH_SECRET_KEY or make "
                            f"{path.parent} writable.") from exc
-    for _ in range(50):  # another worker may be writing it this very moment
+    for _attempt in range(50):  # another worker may be writing it this very moment
         key = path.read_text().strip()
         if key:
             return key
@@ -170,8 +171,9 @@ def _guarded(page: dict, layout):
 
 
 def refusal(name: str) -> dash.html.Div:
-    return dash.html.Div([dash.html.H1(name), dash.html.P(
-        "Your account may not open this page. Ask the project's coordination if you need it.",
+    """A page refused: its name (marked with N_ in app.PAGE_NAMES) and why, in the reader's language."""
+    return dash.html.Div([dash.html.H1(i18n.word(name)), dash.html.P(
+        _("Your account may not open this page. Ask the project's coordination if you need it."),
         className="lead", id="access-refused")])
 
 
@@ -212,16 +214,16 @@ def _guard():
     user = current()
     if user is None:
         if path.startswith("/_dash-") or flask.request.method != "GET":
-            return flask.jsonify(error="Log in first: your session has ended."), 401
+            return flask.jsonify(error=_("Log in first: your session has ended.")), 401
         return flask.redirect(flask.url_for("login", next=flask.request.full_path.rstrip("?")))
     if path.endswith("/_dash-update-component") and flask.request.method == "POST":
         body = _body()
         if not isinstance(body, dict):
-            return flask.jsonify(error="Refused: this request is not shaped as the page sends it. "
-                                       "Reload the page."), 400
+            return flask.jsonify(error=_("Refused: {problem}. Reload the page.",
+                                         problem=_("this request is not shaped as the page sends it"))), 400
         if not callback_allowed(user, body):
             audit("denied", "callback " + json.dumps(_outputs(body))[:200])
-            return flask.jsonify(error="Your account may not do this."), 403
+            return flask.jsonify(error=_("Your account may not do this.")), 403
     return None
 
 
@@ -244,13 +246,14 @@ def _headers(response: flask.Response) -> flask.Response:
     return response
 
 
-def _csrf_failed(error: CSRFError):
+def _csrf_failed(_error: CSRFError):
     if flask.request.path.startswith("/_dash-"):
-        return flask.jsonify(error=f"Refused: {error.description} Reload the page."), 400
-    return flask.Response(logins.page("Your form had expired: please log in again."), status=400,
+        return flask.jsonify(error=_("Refused: the page's security token ({token}) is missing, has expired "
+                                     "or does not match. Reload the page.", token="CSRF")), 400
+    return flask.Response(logins.page(_("Your form had expired: please log in again.")), status=400,
                           mimetype="text/html")
 
 
 def _too_large(_error):
-    return flask.jsonify(error="The file is larger than the server accepts (20 MB). "
-                               "Send the workbook without images, or split the register."), 413
+    return flask.jsonify(error=_("The file is larger than the server accepts ({size} MB). Send the "
+                                 "workbook without images, or split the register.", size=20)), 413

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 import flask
 import pandas as pd
 
+from dashboard import i18n
 from pipelines.access import accounts, approvals
 from pipelines.declaration import registry
 from pipelines.export import pack
@@ -241,11 +242,12 @@ def rejected() -> list[dict]:
 
 
 def counted(entity: str, as_of: str, country: str | None = None) -> dict[tuple[str, str], list[str]]:
-    """(country, id) -> the labels of the KPIs each entity of a kind counts toward, as of the quarter."""
+    """(country, id) -> the labels of the KPIs each entity of a kind counts toward, as of the
+    quarter, in the reader's language."""
     reg = registry.get()
     found: dict[tuple[str, str], list[str]] = {}
     for kpi in (k for k in reg.kpis if k.source.entity == entity):
         rows = kpi_rows(kpi.id, as_of, country)
         for key in zip(rows["country"], rows["record"], strict=True):
-            found.setdefault(key, []).append(kpi.label)
+            found.setdefault(key, []).append(i18n.kpi(kpi))
     return found

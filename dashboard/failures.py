@@ -13,11 +13,13 @@ import flask
 from dash import Dash, Input, Output, html
 from werkzeug.exceptions import HTTPException
 
-from dashboard import auth
+from dashboard import auth, i18n
+from dashboard.i18n import N_
 
-FAILED = "Something went wrong; the coordination has been told."
+FAILED = N_("Something went wrong; the coordination has been told.")
 NOTICE = "app-error"  # the component of the shell that shows it
 CALLBACKS = "/_dash-update-component"
+REFUSED = N_("Refused: {problem}. Reload the page.")
 log = logging.getLogger(__name__)
 
 
@@ -39,7 +41,17 @@ def failed(error: Exception) -> None:
     """Dash's on_error: the outputs keep what they showed and the message appears."""
     _told(error, "callback " + ", ".join(
         f"{o.get('id')}.{o.get('property')}" for o in _flat(dash.ctx.outputs_list)))
-    dash.set_props(NOTICE, {"children": FAILED, "className": "note"})
+    dash.set_props(NOTICE, {"children": said(FAILED), "className": "note"})
+
+
+def said(text: str, **values: object) -> str:
+    """A text marked with N_ in the reader's language; in English when even the reader's
+    language cannot be told (their account cannot be read: what failed may be the accounts)."""
+    try:
+        shown = i18n.word(text)
+    except Exception:
+        shown = text
+    return shown.format(**values) if values else shown
 
 
 def _told(error: Exception, where: str) -> None:
@@ -64,8 +76,8 @@ def _unanswered(error: Exception):
     _told(error, f"{flask.request.method} {flask.request.path}")
     if flask.request.path.endswith(CALLBACKS):
         return flask.jsonify(multi=True, response={},
-                             sideUpdate={NOTICE: {"children": FAILED, "className": "note"}})
-    return flask.Response(FAILED, status=500, mimetype="text/plain")
+                             sideUpdate={NOTICE: {"children": said(FAILED), "className": "note"}})
+    return flask.Response(said(FAILED), status=500, mimetype="text/plain")
 
 
 def _refused(app: Dash):
@@ -75,7 +87,7 @@ def _refused(app: Dash):
     body = flask.request.get_json(silent=True)
     problem = _misshaped(app, body if isinstance(body, dict) else {})
     if problem:
-        return flask.jsonify(error=f"Refused: {problem}. Reload the page."), 400
+        return flask.jsonify(error=said(REFUSED, problem=said(problem))), 400
     return None
 
 
@@ -83,18 +95,18 @@ def _misshaped(app: Dash, body: dict) -> str | None:
     output = body.get("output")
     spec = app.callback_map.get(output) if isinstance(output, str) else None
     if spec is None or "callback" not in spec:  # clientside callbacks never reach the server
-        return "this request matches no callback of the page"
+        return N_("this request matches no callback of the page")
     if not (isinstance(body.get("outputs"), dict | list)
             and _entries(body.get("inputs"), spec["inputs"])
             and _entries(body.get("state", []), spec["state"])
             and isinstance(body.get("changedPropIds", []), list)
             and all(isinstance(c, str) for c in body.get("changedPropIds", []))):
-        return "this request is not shaped as the page sends it"
+        return N_("this request is not shaped as the page sends it")
     if "_pages_content" in output:  # Dash's page router reads the URL's path and query as text
         given = {i["property"]: i.get("value") for i in body["inputs"]}
         path, search = given.get("pathname"), given.get("search")
         if not (isinstance(path, str) and path.startswith("/") and isinstance(search, str | None)):
-            return "a page's address is a path and a query, as text"
+            return N_("a page's address is a path and a query, as text")
     return None
 
 

@@ -7,9 +7,13 @@ import textwrap
 
 import pandas as pd
 import plotly.graph_objects as go
+from babel.numbers import get_decimal_symbol, get_group_symbol
 from plotly.subplots import make_subplots
 
+from dashboard import i18n
+from dashboard.i18n import _
 from dashboard.tables import persons
+from pipelines.declaration import registry as declaration
 from pipelines.declaration.registry import Registry
 
 ACTUAL = "#1f4e79"
@@ -25,20 +29,20 @@ def progress_by_quarter(series: pd.DataFrame, registry: Registry) -> go.Figure:
     overall = series[series["country"].isna()]
     cols = 2
     rows = -(-len(targeted) // cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[_wrapped(k.label) for k in targeted],
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[_wrapped(i18n.kpi(k)) for k in targeted],
                         vertical_spacing=0.2, horizontal_spacing=0.1)
     for i, kpi in enumerate(targeted):
         row, col = i // cols + 1, i % cols + 1
         mine = overall[overall["id"] == kpi.id].sort_values("quarter")
         plan = sorted(kpi.trajectory.items())
         fig.add_trace(go.Scatter(
-            x=[q for q, _ in plan], y=[v for _, v in plan], name="Planned", mode="lines",
+            x=[q for q, _v in plan], y=[v for _q, v in plan], name=_("Planned"), mode="lines",
             line={"color": PLANNED, "dash": "dash"}, legendgroup="planned", showlegend=i == 0,
-            hovertemplate="%{x}: planned %{y:,.0f}<extra></extra>"), row=row, col=col)
+            hovertemplate=_planned()), row=row, col=col)
         fig.add_trace(go.Scatter(
-            x=mine["quarter"], y=mine["value"], name="Reported", mode="lines+markers",
+            x=mine["quarter"], y=mine["value"], name=_("Reported"), mode="lines+markers",
             line={"color": ACTUAL, "width": 3}, legendgroup="actual", showlegend=i == 0,
-            hovertemplate="%{x}: %{y:,.0f} " + kpi.unit + "<extra></extra>"), row=row, col=col)
+            hovertemplate=_reported(kpi)), row=row, col=col)
     fig.update_annotations(font={"size": 13})  # the subplot titles
     _target_lines(fig, [k.target for k in targeted])
     _quarter_ticks(fig, registry)
@@ -46,11 +50,26 @@ def progress_by_quarter(series: pd.DataFrame, registry: Registry) -> go.Figure:
     fig.update_layout(
         height=320 * rows + 40, margin={"l": 40, "r": 20, "t": 100, "b": 30},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.1, "x": 0}, plot_bgcolor="white",
-        font={"family": "system-ui, sans-serif"}, hovermode="x unified",
+        font={"family": "system-ui, sans-serif"}, hovermode="x unified", separators=_separators(),
     )
     fig.update_xaxes(tickangle=-45)
     fig.update_yaxes(gridcolor="#e5e7eb")
     return fig
+
+
+def _separators() -> str:
+    """The reader's decimal and thousands separators, for plotly's numbers (axes, hover texts)."""
+    return get_decimal_symbol(i18n.lang()) + get_group_symbol(i18n.lang())
+
+
+def _planned() -> str:
+    """A planned trajectory's hover text: "2022-Q4: planned 450,000"."""
+    return _("{quarter}: planned {value}", quarter="%{x}", value="%{y:,.0f}") + "<extra></extra>"
+
+
+def _reported(kpi) -> str:
+    """A reported value's hover text, with the KPI's unit: "2022-Q4: 356,720 migrants"."""
+    return f"%{{x}}: %{{y:,.0f}} {i18n.kpi(kpi, 'unit')}<extra></extra>"
 
 
 def _wrapped(title: str, width: int = 16) -> str:
@@ -69,7 +88,7 @@ def _target_lines(fig: go.Figure, targets: list[float | None]) -> None:
         shapes.append({"type": "line", "xref": f"x{axis} domain", "yref": f"y{axis}", "x0": 0,
                        "x1": 1, "y0": target, "y1": target,
                        "line": {"color": "#1a7f37", "dash": "dot", "width": 1}})
-        notes.append({"text": f"target {target:,.0f}", "xref": f"x{axis} domain",
+        notes.append({"text": _("target {target}", target=i18n.number(target)), "xref": f"x{axis} domain",
                       "yref": f"y{axis}", "x": 0, "y": target, "xanchor": "left",
                       "yanchor": "bottom", "showarrow": False})
     fig.update_layout(shapes=shapes, annotations=notes)
@@ -79,7 +98,7 @@ def _styled(fig: go.Figure, height: int, **layout) -> go.Figure:
     """The dashboard's look: white plot, system font, legend on top, room for the modebar."""
     fig.update_layout(**{
         "height": height, "margin": {"l": 40, "r": 30, "t": 40, "b": 30}, "plot_bgcolor": "white",
-        "font": {"family": "system-ui, sans-serif"},
+        "font": {"family": "system-ui, sans-serif"}, "separators": _separators(),
         # the legend below the chart: above it, it would run into the modebar on a phone
         "legend": {"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0}, **layout})
     return fig
@@ -189,10 +208,11 @@ def country_map(statuses: pd.DataFrame, registry: Registry, title: str) -> go.Fi
         shown = [places[code] for code in mine["country"]]
         fig.add_trace(go.Scattergeo(
             lat=[c.lat for c in shown], lon=[c.lon for c in shown], mode="markers+text",
-            name=f"{style.symbol} {style.label}", text=[texts[c.code] for c in shown],
+            name=f"{style.symbol} {i18n.status(style)}", text=[texts[c.code] for c in shown],
             textposition=[where[c.code] for c in shown], textfont={"size": 12, "color": "#1f2933"},
             customdata=[c.code for c in shown],
-            hovertext=[f"{c.name}, {c.place}: {style.label}, {figures[c.code]}" for c in shown],
+            hovertext=[f"{i18n.country(c.code)}, {c.place}: {i18n.status(style)}, {figures[c.code]}"
+                       for c in shown],
             hoverinfo="text",
             marker={"size": 16, "color": style.colour, "symbol": MAP_SYMBOLS.get(status, "circle"),
                     "line": {"width": 1, "color": "#1f2933"}}))
@@ -215,9 +235,9 @@ def trend(series: pd.DataFrame, registry: Registry, kpi_id: str, as_of: str,
     fig = go.Figure()
     if kpi.trajectory:
         plan = sorted(kpi.trajectory.items())
-        fig.add_trace(go.Scatter(x=[q for q, _ in plan], y=[v for _, v in plan], name="Planned",
+        fig.add_trace(go.Scatter(x=[q for q, _v in plan], y=[v for _q, v in plan], name=_("Planned"),
                                  mode="lines", line={"color": PLANNED, "dash": "dash"},
-                                 hovertemplate="%{x}: planned %{y:,.0f}<extra></extra>"))
+                                 hovertemplate=_planned()))
     start = mine.iloc[-1]
     x = [start["quarter"], *projected["quarter"]]
     if (projected["high"] > projected["low"]).any():
@@ -225,17 +245,18 @@ def trend(series: pd.DataFrame, registry: Registry, kpi_id: str, as_of: str,
                                  line={"width": 0}, showlegend=False, hoverinfo="skip"))
         fig.add_trace(go.Scatter(x=x, y=[start["value"], *projected["low"]], mode="lines",
                                  line={"width": 0}, fill="tonexty", fillcolor="rgba(31,78,121,.15)",
-                                 name="Range of past errors", hoverinfo="skip"))
+                                 name=_("Range of past errors"), hoverinfo="skip"))
     if not projected.empty:
-        fig.add_trace(go.Scatter(x=x, y=[start["value"], *projected["central"]], name="Projection",
+        fig.add_trace(go.Scatter(x=x, y=[start["value"], *projected["central"]], name=_("Projection"),
                                  mode="lines+markers", line={"color": ACTUAL, "dash": "dot"},
-                                 hovertemplate="%{x}: projected %{y:,.0f}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=mine["quarter"], y=mine["value"], name="Reported",
+                                 hovertemplate=_("{quarter}: projected {value}", quarter="%{x}",
+                                                 value="%{y:,.0f}") + "<extra></extra>"))
+    fig.add_trace(go.Scatter(x=mine["quarter"], y=mine["value"], name=_("Reported"),
                              mode="lines+markers", line={"color": ACTUAL, "width": 3},
-                             hovertemplate="%{x}: %{y:,.0f} " + kpi.unit + "<extra></extra>"))
+                             hovertemplate=_reported(kpi)))
     _target_lines(fig, [kpi.target])
     _quarter_ticks(fig, registry)
-    fig.update_yaxes(rangemode="tozero", gridcolor="#e5e7eb", title=kpi.unit)
+    fig.update_yaxes(rangemode="tozero", gridcolor="#e5e7eb", title=i18n.kpi(kpi, "unit"))
     return _styled(fig, 380, hovermode="x unified")
 
 
@@ -274,11 +295,12 @@ def trend_by_country(series: pd.DataFrame, registry: Registry, kpi_id: str) -> g
         mine = series[(series["country"] == country.code) & (series["id"] == kpi_id)]
         mine = mine.sort_values("quarter")
         colour = COUNTRY_COLOURS[i % len(COUNTRY_COLOURS)]
+        named = i18n.country(country.code)
         fig.add_trace(go.Scatter(
-            x=mine["quarter"], y=mine["value"], name=f"{country.name} ({country.code})",
+            x=mine["quarter"], y=mine["value"], name=named,
             mode="lines+markers", line={"color": colour, "dash": COUNTRY_DASHES[i % len(COUNTRY_DASHES)]},
             marker={"symbol": COUNTRY_SYMBOLS[i % len(COUNTRY_SYMBOLS)], "color": colour, "size": 7},
-            hovertemplate=f"{country.name} %{{x}}: %{{y:,.0f}} {kpi.unit}<extra></extra>"))
+            hovertemplate=f"{named} %{{x}}: %{{y:,.0f}} {i18n.kpi(kpi, 'unit')}<extra></extra>"))
         known = mine.dropna(subset=["value"])
         if len(known):
             ends.append((country.code, colour, known["quarter"].iloc[-1], float(known["value"].iloc[-1])))
@@ -290,7 +312,7 @@ def trend_by_country(series: pd.DataFrame, registry: Registry, kpi_id: str) -> g
          "xanchor": "left", "font": {"size": 12, "color": colour}}
         for (code, colour, quarter, value), height in zip(ends, heights, strict=True)])
     _quarter_ticks(fig, registry)
-    fig.update_yaxes(range=[0, top], gridcolor="#e5e7eb", title=kpi.unit)
+    fig.update_yaxes(range=[0, top], gridcolor="#e5e7eb", title=i18n.kpi(kpi, "unit"))
     return _styled(fig, 460, margin={"l": 40, "r": 50, "t": 40, "b": 30})
 
 
@@ -306,7 +328,7 @@ def _bars(values) -> tuple[list[int], list[str]]:
     (tables.persons), so that no small count can be read off the chart."""
     shown = [persons(v) for v in values]
     return ([v if isinstance(v, int) else 0 for v in shown],
-            [f"{v:,}" if isinstance(v, int) else v for v in shown])
+            [i18n.number(v) if isinstance(v, int) else v for v in shown])
 
 
 def breakdown(breakdown: pd.DataFrame) -> go.Figure:
@@ -314,7 +336,9 @@ def breakdown(breakdown: pd.DataFrame) -> go.Figure:
     above the other so that they read on a phone too."""
     groups = list(dict.fromkeys(breakdown["by"]))
     sizes = [int((breakdown["by"] == g).sum()) for g in groups]
-    fig = make_subplots(rows=max(len(groups), 1), cols=1, subplot_titles=[f"By {g}" for g in groups],
+    named = {rule.label: rule.name(i18n.lang()) for rule in declaration.get().sums}  # "by" may be its id
+    fig = make_subplots(rows=max(len(groups), 1), cols=1,
+                        subplot_titles=[_("By {breakdown}", breakdown=named.get(g, g)) for g in groups],
                         row_heights=sizes or None, vertical_spacing=0.16)
     for i, group in enumerate(groups, start=1):
         mine = breakdown[breakdown["by"] == group]
@@ -337,5 +361,7 @@ def by_category(frame: pd.DataFrame, value: str, unit: str) -> go.Figure:
     fig = go.Figure(go.Bar(
         y=totals.index, x=lengths, orientation="h", marker={"color": ACTUAL}, text=labels,
         textposition="auto", textangle=0, hovertemplate=f"%{{y}}: %{{text}} {unit}<extra></extra>"))
-    fig.update_xaxes(gridcolor="#e5e7eb", rangemode="tozero", title=value.lower())
+    # lower case, as an axis says it (not in German: its nouns keep their capital)
+    fig.update_xaxes(gridcolor="#e5e7eb", rangemode="tozero",
+                     title=value if i18n.lang() == "de" else value.lower())
     return _styled(fig, 80 + 40 * max(len(totals), 1), margin={"l": 40, "r": 20, "t": 40, "b": 40})

@@ -7,8 +7,12 @@ from __future__ import annotations
 import pandas as pd
 from dash import dcc, html
 
-from dashboard import data, figures, tables, ui
+from dashboard import data, figures, i18n, tables, ui
+from dashboard.i18n import N_, _
 from pipelines.declaration.registry import Kpi, Registry
+
+# the words of its tables, in the reader's language: their columns
+WORDS = (N_("Rows"),)
 
 
 def flow_kpis(registry: Registry) -> list[Kpi]:
@@ -16,7 +20,7 @@ def flow_kpis(registry: Registry) -> list[Kpi]:
 
 
 def value_link(id: str, value: float, kpi: Kpi, country: str | None, as_of: str) -> dcc.Link:
-    return dcc.Link(ui.number(value), id=id, className="value-link", title="the rows behind this number",
+    return dcc.Link(ui.number(value), id=id, className="value-link", title=_("the rows behind this number"),
                     href=f"/provenance{ui.query(kpi=kpi.id, country=country, as_of=as_of)}")
 
 
@@ -40,24 +44,27 @@ def panel(registry: Registry, kpi: Kpi, now: pd.DataFrame, as_of: str, country: 
     rows = data.sheet_rows(kpi.source.sheet, kpi.source.value, as_of, country)
     value = kpi_value(now, kpi.id, country)
     sheet = registry.sheet(kpi.source.sheet)
-    facts = [html.Dt(f"{kpi.label} ({kpi.unit})"),
+    facts = [html.Dt(tables.counted_as(kpi)),
              html.Dd(value_link(f"{prefix}-value-{kpi.id}", value, kpi, country, as_of))]
+    lang, unit = i18n.lang(), i18n.kpi(kpi, "unit")
     for field in tables.within(registry, kpi):
-        facts += [html.Dt(f"of these {kpi.unit}: {sheet.field(field).label('en').lower()}"),
+        named = sheet.field(field).label(lang)  # lower case after a colon, but not German nouns
+        facts += [html.Dt(_("of these {unit}: {field}", unit=unit,
+                            field=named if lang == "de" else named.lower())),
                   html.Dd(ui.number(rows[field].sum() if len(rows) else 0),
                           id=f"{prefix}-{kpi.id}-{field}")]
     parts = tables.breakdown(rows, registry, kpi)
     categories = tables.by_category(rows, registry, kpi)
-    body = [html.H2(f"{kpi.label}, {where}, up to {as_of}"), html.Dl(facts, className="facts"),
-            html.P(kpi.description, className="muted")]
+    body = [html.H2(_("{kpi}, {where}, up to {quarter}", kpi=i18n.kpi(kpi), where=where, quarter=as_of)),
+            html.Dl(facts, className="facts"), html.P(i18n.kpi(kpi, "description"), className="muted")]
     if len(parts):
         body += [ui.graph(f"{prefix}-{kpi.id}-breakdown", figures.breakdown(parts),
                           f"{kpi.id}-breakdown"),
-                 html.P("Each breakdown is reported separately, not crossed. Counts from 1 to 4 "
-                        "are shown as “<5”.", className="muted")]
+                 html.P(_("Each breakdown is reported separately, not crossed. Counts from 1 to 4 "
+                          "are shown as “<5”."), className="muted")]
     if len(categories.columns) > 2 and categories.columns[0] != "rows":
         body += [ui.graph(f"{prefix}-{kpi.id}-categories",
-                          figures.by_category(categories, tables.counted_as(kpi), kpi.unit),
+                          figures.by_category(categories, tables.counted_as(kpi), unit),
                           f"{kpi.id}-categories"),
                  ui.table(f"{prefix}-{kpi.id}-table", suppressed(categories), wrap=(categories.columns[0],))]
     return html.Section(body, className="panel", id=f"{prefix}-{kpi.id}")

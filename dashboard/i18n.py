@@ -26,6 +26,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
 from pipelines.declaration import registry
+from pipelines.declaration.registry import Kpi, Labels, StatusStyle
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DEFAULT = "en"
@@ -107,3 +108,19 @@ def country(code: str) -> str:
 def name(code: str) -> str:
     """A language's name in its own script, e.g. "български" for bg."""
     return Locale.parse(code).get_display_name(code)
+
+
+def kpi(indicator: Kpi, part: str = "label") -> str:
+    """A KPI's label, unit, description or counting rule as indicators.yaml gives it in the
+    reader's language (its `translations`), else in English."""
+    return indicator.said(part, lang())
+
+
+def status(style: StatusStyle) -> str:
+    """A status's label (Achieved, On track...) in the reader's language."""
+    return style.said(lang())
+
+
+def declared(labels: Labels) -> str:
+    """A text declared in indicators.yaml in several languages, in the reader's."""
+    return registry.said(labels, lang())

@@ -43,16 +43,19 @@ def collected_note(registry: Registry, kept: set[str]) -> str:
     """Where a count of the participant registers comes from, and where it was not collected."""
     missing = [c.code for c in registry.countries if c.code not in kept]
     if not kept:
-        return " (not collected: no country keeps a participant register yet)"
+        return " (" + _("not collected: no country keeps a participant register yet") + ")"
     counted = ", ".join(c.code for c in registry.countries if c.code in kept)
-    return f" (registers of {counted}" + (f"; not collected in {', '.join(missing)})" if missing else ")")
+    return (" (" + _("registers of {countries}", countries=counted)
+            + ("; " + _("not collected in {countries}", countries=", ".join(missing)) if missing else "")
+            + ")")
 
 
 def label(registry: Registry, code_list: str | None, code: object) -> str:
-    """The English label of a coded value, or the value itself."""
+    """The label of a coded value in the reader's language, or the value itself."""
     if code is None or code != code:
         return ""
-    return registry.code_lists.get(code_list or "", {}).get(str(code), {}).get("en", str(code))
+    labels = registry.code_lists.get(code_list or "", {}).get(str(code))
+    return i18n.declared(labels) if labels else str(code)
 
 
 def _day(value: object) -> dt.date | None:
@@ -67,8 +70,8 @@ WORST_FIRST = ["off_track", "at_risk", "on_track", "achieved"]
 def compact(value: float) -> str:
     """A count short enough for a map label: 7, 870, 9,500, 63k, 1.05M."""
     if value >= 999_500:
-        return f"{value / 1e6:.2f}M"
-    return f"{value / 1000:.0f}k" if value >= 10_000 else f"{value:,.0f}"
+        return i18n.number(value / 1e6, digits=2) + "M"
+    return f"{value / 1000:.0f}k" if value >= 10_000 else i18n.number(value)
 
 
 def country_statuses(now: pd.DataFrame, registry: Registry, kpi: str | None = None) -> pd.DataFrame:
@@ -190,36 +193,45 @@ def overdue(matrix: pd.DataFrame, today: dt.date) -> pd.DataFrame:
 def outlook(projected: pd.DataFrame, target: float | None, unit: str) -> str:
     """What the projection (projection.project) says of the target at the project's end."""
     end = projected.iloc[-1]
-    span = (f" (range {end['low']:,.0f}–{end['high']:,.0f})" if end["high"] > end["low"] else "")
-    said = f"Projected for {end['quarter']}: ~{end['central']:,.0f} {unit}{span}"
+    n = i18n.number
+    said = (_("Projected for {quarter}: ~{value} {unit} (range {low}–{high})", quarter=end["quarter"],
+              value=n(end["central"]), unit=unit, low=n(end["low"]), high=n(end["high"]))
+            if end["high"] > end["low"] else
+            _("Projected for {quarter}: ~{value} {unit}", quarter=end["quarter"], value=n(end["central"]),
+              unit=unit))
     if not target:
         return f"{said}."
-    verdict = ("the target is reached even at the low end of the range" if end["low"] >= target else
-               "the target is reached at this pace" if end["central"] >= target else
-               "the target is reached only at the high end of the range" if end["high"] >= target else
-               "the target is not reached at this pace")
-    return f"{said}; target {target:,.0f}: {verdict}."
+    verdict = (_("the target is reached even at the low end of the range") if end["low"] >= target else
+               _("the target is reached at this pace") if end["central"] >= target else
+               _("the target is reached only at the high end of the range") if end["high"] >= target else
+               _("the target is not reached at this pace"))
+    return _("{projection}; target {target}: {verdict}.", projection=said, target=n(target), verdict=verdict)
 
 
 def final_position(value: float, target: float | None, unit: str, quarter: str) -> str:
     """Where a KPI ended, at the project's last quarter: nothing is left to project."""
-    share = f", {100 * value / target:.0f}% of the target of {target:,.0f}" if target else ""
-    return f"Final position at {quarter}, the project's last quarter: {value:,.0f} {unit}{share}."
+    if not target:
+        return _("Final position at {quarter}, the project's last quarter: {value} {unit}.",
+                 quarter=quarter, value=i18n.number(value), unit=unit)
+    return _("Final position at {quarter}, the project's last quarter: {value} {unit}, {percent}% of the "
+             "target of {target}.", quarter=quarter, value=i18n.number(value), unit=unit,
+             percent=i18n.number(100 * value / target), target=i18n.number(target))
 
 
 def projection_method(registry: Registry, kpi: Kpi, offs: float, as_of: str) -> str:
     """How the projection is made, in words (pipelines/marts/projection.py)."""
-    pace = ("the average quarterly gain of the last three quarters continues" if kpi.measure == "stock"
-            else "its quarterly gains of the last three quarters continue along their trend (the "
-                 "least-squares line through them, never below zero)")
+    pace = (_("the average quarterly gain of the last three quarters continues") if kpi.measure == "stock"
+            else _("its quarterly gains of the last three quarters continue along their trend (the "
+                   "least-squares line through them, never below zero)"))
     if not kpi.one_off:
-        return f"How: {pace}."
+        return _("How: {pace}.", pace=pace)
     sheet = registry.sheet(kpi.source.sheet)
     named = "; ".join(label(registry, sheet.field(f).choices, code)
                       for f, codes in kpi.one_off.items() for code in codes)
-    return (f"How: one-off figures ({named}: reported once, not a pace) up to {as_of}, "
-            f"{offs:,.0f} {kpi.unit}, are added as they are and never repeated; for the rest, {pace}. "
-            "One-off figures not yet reported are not foreseen.")
+    return _("How: one-off figures ({named}: reported once, not a pace) up to {quarter}, {value} {unit}, are "
+             "added as they are and never repeated; for the rest, {pace}. One-off figures not yet reported "
+             "are not foreseen.", named=named, quarter=as_of, value=i18n.number(offs),
+             unit=i18n.kpi(kpi, "unit"), pace=pace)
 
 
 def backtest_note(horizons: pd.DataFrame, ahead: int, checked_to: str) -> str:
@@ -227,12 +239,14 @@ def backtest_note(horizons: pd.DataFrame, ahead: int, checked_to: str) -> str:
     what was reported then (projection.by_horizon, on the quarters up to `checked_to`)."""
     row = horizons[horizons["ahead"] == ahead]
     if row.empty:
-        return (f"Not checked yet: up to {checked_to}, no projection made {ahead} quarter(s) ahead "
-                "can be compared with what was reported.")
+        return _("Not checked yet: up to {quarter}, no projection made {ahead} quarter(s) ahead can be "
+                 "compared with what was reported.", quarter=checked_to, ahead=ahead)
     row = row.iloc[0]
-    return (f"Checked on this project up to {checked_to}: projections made {ahead} quarter(s) ahead "
-            f"were off by {row['mean_error']:.0f}% on average ({int(row['projections'])} projection(s), "
-            f"{row['short']:.0f}% of them short of what was reported); the range shows that error.")
+    return _("Checked on this project up to {quarter}: projections made {ahead} quarter(s) ahead were off by "
+             "{error}% on average ({count} projection(s), {short}% of them short of what was reported); "
+             "the range shows that error.", quarter=checked_to, ahead=ahead,
+             error=i18n.number(row["mean_error"]), count=int(row["projections"]),
+             short=i18n.number(row["short"]))
 
 
 def entity_table(history: pd.DataFrame, registry: Registry, entity: str,
@@ -250,6 +264,7 @@ def entity_table(history: pd.DataFrame, registry: Registry, entity: str,
     if history.empty:
         return pd.DataFrame(columns=columns)
     codes = sheet.field(spec.status_field).choices
+    kpis = {k.label: i18n.kpi(k) for k in registry.kpis}  # `counted` names them in English
     by_quarter = history.pivot_table(index=["country", "record"], columns="quarter",
                                      values=spec.status_field, aggfunc="last")
     latest = history.sort_values(["quarter", "uploaded_at"]).groupby(["country", "record"]).tail(1)
@@ -260,7 +275,7 @@ def entity_table(history: pd.DataFrame, registry: Registry, entity: str,
         rows.append({
             "country": row["country"], "id": row["record"],
             **{f.id: _shown(registry, f, row.get(f.id)) for f in shown},
-            "counts_toward": "; ".join(counted.get(key, [])),
+            "counts_toward": "; ".join(kpis.get(name, name) for name in counted.get(key, [])),
             "file_name": row["file_name"], "version": row["version"], "sheet": row["sheet"],
             "cell": row["cell"],
             **{q: label(registry, codes, statuses.get(q)) for q in registry.quarters},
@@ -294,7 +309,7 @@ def breakdown(rows: pd.DataFrame, registry: Registry, kpi: Kpi) -> pd.DataFrame:
     """A flow KPI's total broken down: one row per part of each `sums` rule of its field (e.g.
     participations by sex and by age bracket). Workbooks report each breakdown separately."""
     sheet = registry.sheet(kpi.source.sheet)
-    found = [{"by": rule.label, "category": sheet.field(part).label("en"),
+    found = [{"by": rule.label, "category": sheet.field(part).label(i18n.lang()),
               "count": int(rows[part].sum()) if len(rows) else 0}
              for rule in _sums(registry, kpi) for part in rule.parts]
     return pd.DataFrame(found, columns=["by", "category", "count"])
@@ -315,7 +330,7 @@ def within(registry: Registry, kpi: Kpi) -> list[str]:
 def counted_as(kpi: Kpi) -> str:
     """A flow KPI's count as a column names it, with what it counts: "Direct participations
     (participations)"."""
-    return f"{kpi.label} ({kpi.unit})"
+    return f"{i18n.kpi(kpi)} ({i18n.kpi(kpi, 'unit')})"
 
 
 def by_category(rows: pd.DataFrame, registry: Registry, kpi: Kpi) -> pd.DataFrame:
@@ -328,8 +343,9 @@ def by_category(rows: pd.DataFrame, registry: Registry, kpi: Kpi) -> pd.DataFram
     numbers = list(dict.fromkeys([kpi.source.value, *(p for r in _sums(registry, kpi) for p in r.parts),
                                   *within(registry, kpi)]))
     # the KPI's count and the counts within it say what they count (participations, not people)
-    names = {f: fields[f].label("en") for f in [*keys, *numbers]} | {
-        f: f"{fields[f].label('en')} ({kpi.unit})" for f in within(registry, kpi)} | {
+    lang = i18n.lang()
+    names = {f: fields[f].label(lang) for f in [*keys, *numbers]} | {
+        f: f"{fields[f].label(lang)} ({i18n.kpi(kpi, 'unit')})" for f in within(registry, kpi)} | {
         kpi.source.value: counted_as(kpi)}
     if rows.empty or not keys:
         return pd.DataFrame(columns=[*(names[k] for k in keys), "rows", *(names[n] for n in numbers)])

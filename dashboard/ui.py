@@ -14,15 +14,16 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
 from dashboard import downloads, i18n
-from dashboard.i18n import _
+from dashboard.i18n import N_, _
 from dashboard.tables import records
 from pipelines.declaration.registry import Registry
 
 
 def number(value: float | str | None) -> str:
-    """A count as shown: whole, with thousands separators; a word ("not collected", "<5") as is."""
+    """A count as shown: whole, with thousands separators; a word ("not collected", "<5") in the
+    reader's language."""
     if isinstance(value, str):
-        return value
+        return i18n.word(value)
     return i18n.number(value)
 
 
@@ -30,7 +31,7 @@ def status_badge(registry: Registry, status: str, **attrs) -> html.Span:
     """A status in words, with a symbol and a colour: never colour alone."""
     style = registry.status_rule.statuses[status]
     return html.Span(
-        [html.Span(style.symbol, className="status-symbol", **{"aria-hidden": "true"}), style.label],
+        [html.Span(style.symbol, className="status-symbol", **{"aria-hidden": "true"}), i18n.status(style)],
         className=f"status status-{status.replace('_', '-')}",
         style={"--status-colour": style.colour},
         **attrs,
@@ -59,6 +60,10 @@ def filters_in_url(page: str, duplicate: bool = False, **pickers: str) -> None:
         return query(**dict(zip(pickers, values, strict=True)))
 
 
+# what a page's query arguments name, in its notes ("There is no quarter '1999-Q1'")
+ARGUMENTS = (N_("quarter"), N_("country"), N_("KPI"), N_("KPI with a target"))
+
+
 class Arguments:
     """A page's query arguments checked at the edge: each becomes one of its allowed values or the
     default, and every value refused leaves a short note for the page to show."""
@@ -76,7 +81,8 @@ class Arguments:
             return default
         found = {a.upper(): a for a in allowed}.get(str(value).strip().upper())
         if found is None:
-            self.refused.append(f"There is no {what} {_shown(value)}: pick one from the list.")
+            self.refused.append(_("There is no {what} {value}: pick one from the list.",
+                                  what=i18n.word(what), value=_shown(value)))
             return default
         return found
 
@@ -107,7 +113,7 @@ def country_options(registry: Registry) -> list[dict]:
 
 
 def kpi_options(registry: Registry, targeted_only: bool = False) -> list[dict]:
-    return [{"label": k.label, "value": k.id} for k in registry.kpis
+    return [{"label": i18n.kpi(k), "value": k.id} for k in registry.kpis
             if k.target is not None or not targeted_only]
 
 
@@ -159,14 +165,17 @@ WRAPPED = {"wrapText": True, "autoHeight": True, "maxWidth": 200,
 
 
 def table(id: str, frame: pd.DataFrame, pinned: tuple[str, ...] = (), page_size: int = 20,
-          hidden: tuple[str, ...] = (), selectable: bool = False, wrap: tuple[str, ...] = ()) -> html.Div:
+          hidden: tuple[str, ...] = (), selectable: bool = False, wrap: tuple[str, ...] = (),
+          headings: dict[str, str] | None = None) -> html.Div:
     """A sortable, filterable table (AG Grid, keyboard navigable) with its CSV and XLSX buttons.
     `pinned` columns stay in view while the others scroll; `wrap` columns of long text wrap, so
     that the columns after them are in view too. Columns are as wide as their cells (headers
     wrap). `hidden` columns are in the rows (for callbacks) but neither shown nor downloaded; a
-    `selectable` table lets one row be chosen (its grid's selectedRows)."""
-    columns = [{"field": c, "headerName": header(c), "pinned": "left" if c in pinned else None,
-                "minWidth": _narrowest(header(c)), **({"hide": True} if c in hidden else {}),
+    `selectable` table lets one row be chosen (its grid's selectedRows). `headings` shows some
+    columns under headings of their own (a field's label in the reader's language)."""
+    shown = {c: (headings or {}).get(c) or header(c) for c in frame.columns}
+    columns = [{"field": c, "headerName": shown[c], "pinned": "left" if c in pinned else None,
+                "minWidth": _narrowest(shown[c]), **({"hide": True} if c in hidden else {}),
                 **_kind(frame[c]), **(WRAPPED if c in wrap else {})}
                for c in frame.columns]
     grid = dag.AgGrid(
@@ -182,7 +191,9 @@ def table(id: str, frame: pd.DataFrame, pinned: tuple[str, ...] = (), page_size:
                          **({"rowSelection": {"mode": "singleRow", "checkboxes": True,
                                                "enableClickSelection": True}} if selectable else {})},
         columnSize="autoSize", columnSizeOptions={"skipHeader": True}, style={"height": None})
-    return html.Div([grid, downloads.buttons(id, frame.drop(columns=list(hidden)))], className="table-block")
+    # downloaded as shown: under the same headings, in the reader's language
+    shown_only = frame.drop(columns=list(hidden)).rename(columns=shown)
+    return html.Div([grid, downloads.buttons(id, shown_only)], className="table-block")
 
 
 def grid_words() -> dict[str, str]:

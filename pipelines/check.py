@@ -1,8 +1,8 @@
 """Check one workbook without loading it: findings in the partner's language, an annotated copy.
 
 The database, when there is one, is only read (for the checks across quarters and the ids
-reported before); nothing is written to it. The file is read, validated and marked in a
-sandboxed child process (pipelines/intake/sandbox.py); one it cannot read within the limits gets the
+reported before); nothing is written to it. The file is read, validated and marked in
+sandboxed child processes (pipelines/intake/sandbox.py); one it cannot read within the limits gets the
 finding "unreadable". A file that is empty, too large or no zip at all is refused first, by the
 standard library alone (container.check_file): `mvh check` of such a file imports neither pandas
 nor great-expectations nor starts the sandbox, which is why those are imported where used.
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipelines import stages
 from pipelines.intake import container, messages
 from pipelines.intake.book import ReadBook
 from pipelines.intake.findings import Finding
@@ -74,8 +75,11 @@ def check(path: Path, registry: Registry, db_path: Path | str | None = None, lan
     from pipelines.ingest import ANNOTATED_SUFFIX
     from pipelines.intake import read, sandbox
 
+    stages.reached(stages.READING)
+    book = read.in_sandbox(path, registry)
+    stages.reached(stages.CHECKING)
     try:
-        checked = sandbox.run(examine, path, registry, past(registry, db_path), lang,
+        checked = sandbox.run(examine, book, registry, past(registry, db_path), lang,
                               (uploader_country, uploader_organisation),
                               timeout=sandbox.seconds_for(path.stat().st_size))
     except sandbox.Refused as refused:
@@ -87,12 +91,11 @@ def check(path: Path, registry: Registry, db_path: Path | str | None = None, lan
     return checked
 
 
-def examine(path: Path, registry: Registry, earlier: history.History, lang: str | None,
+def examine(book: ReadBook, registry: Registry, earlier: history.History, lang: str | None,
             sender: tuple[str | None, str | None]) -> Checked:
-    """Read and validate one workbook (in the sandbox) for a sender (country, organisation)."""
-    from pipelines.intake import read, validate
+    """Validate one workbook as read (in the sandbox) for a sender (country, organisation)."""
+    from pipelines.intake import validate
 
-    book = read.read(path, registry)
     found = validate.validate([book], registry, earlier, validate.Allowed(*sender))[book.sha256]
     return Checked(book, found, lang or book.stamp.get("language") or "en", None)
 
@@ -104,6 +107,7 @@ def marked_copy(path: Path, target: Path, found: list[Finding], lang: str, regis
 
     if not annotate.affordable(path):
         return None
+    stages.reached(stages.MARKING)
     try:
         return sandbox.run(annotate.write, path, target, found, lang, registry, timeout=MARK_SECONDS)
     except sandbox.Refused:

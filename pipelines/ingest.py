@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines import stages
 from pipelines.access import approvals
 from pipelines.declaration.registry import Registry
 from pipelines.intake import findings as F
@@ -107,6 +108,7 @@ def ingest_into(
         known = {row[0] for row in con.execute("SELECT submission_id FROM submissions").fetchall()}
         known |= register_load.known(con, registry)
         outcomes, books, registers, senders = [], {}, {}, {}
+        stages.reached(stages.READING)
         for path in progress(list(files)):
             data = path.read_bytes()
             sha = hashlib.sha256(data).hexdigest()
@@ -120,7 +122,9 @@ def ingest_into(
             senders[sha] = files[path]
             outcomes.append(Outcome(path, sha, "pending"))
         past = history.load(con, registry)
+        stages.reached(stages.CHECKING)
         results = _validate(list(books.values()), registry, past, senders)
+        stages.reached(stages.LOADING)
         for outcome in outcomes:
             if outcome.sha256 in books and outcome.status == "pending":
                 book = books[outcome.sha256]

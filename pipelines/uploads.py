@@ -33,7 +33,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import ingest
+from pipelines import ingest, stages
 from pipelines.access import accounts
 from pipelines.declaration.registry import Registry
 from pipelines.intake import findings as F
@@ -219,6 +219,7 @@ def submit(kept: Path, registry: Registry, uploaded_by: str, uploader_country: s
     """Queue a kept upload and wait until it is ingested: (job id, its outcome), or (job id,
     None) if the writer stayed busy for `timeout` seconds (the job stays queued)."""
     job = enqueue(kept, uploaded_by, uploader_country, db_path, file_name, address, uploader_organisation)
+    stages.reached(stages.WAITING)
     try:
         with writer.writing(db_path, timeout) as work:
             if result(job, db_path) is None:

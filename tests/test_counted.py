@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # fields and roles, the kinds of count, field types and its generic column names.
 MONITOR_WORDS = {"country", "quarter", "partner", "reported_by", "submitted_on", "notes",
                  "unique_participants", "participations", "register", "status", "date", "name",
-                 "title"}
+                 "title", "description"}  # "description": also a KPI's own text in the declaration
 
 
 @pytest.fixture(scope="module")

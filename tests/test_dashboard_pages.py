@@ -216,12 +216,12 @@ def test_a_table_downloads_as_csv_from_the_keyboard_and_as_xlsx(page, dashboard_
     raw = download.value.path().read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # a byte-order mark: Excel reads it as UTF-8
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-    late = next(r for r in rows if (r["country"], r["quarter"]) == ("RO", "2023-Q1"))
-    assert (late["status"], late["days_late"], late["due"]) == ("▲ Late (19 days)", "19",
+    late = next(r for r in rows if (r["Country"], r["Quarter"]) == ("RO", "2023-Q1"))
+    assert (late["Status"], late["Days late"], late["Due"]) == ("▲ Late (19 days)", "19",
                                                                   "2023-04-30")
     assert len(rows) == 63
     with page.expect_download() as download:
         page.click("""[id='{"table":"submissions-versions","type":"download-xlsx"}']""")
     assert download.value.suggested_filename == "mvh-submissions-versions.xlsx"
     sheet = load_workbook(io.BytesIO(download.value.path().read_bytes())).active
-    assert sheet.max_row == 72 and sheet["A1"].value == "country"  # 71 files and the header
+    assert sheet.max_row == 72 and sheet["A1"].value == "Country"  # 71 files and the header

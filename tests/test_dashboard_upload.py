@@ -128,7 +128,7 @@ def test_a_partner_submits_its_workbook_and_it_counts(browser, own_server, demo_
     assert "Loaded as RO 2023-Q4 version 1" in page.inner_text("#upload-verdict")
     assert page.get_attribute("#upload-explain", "href") == "/quality?country=RO&quarter=2023-Q4"
     effect = page.inner_text("#upload-effect")  # what the new version did to Romania's KPIs
-    assert "Effect on the KPIs of Romania as of 2023-Q4" in effect and "Migrants reached" in effect
+    assert "Effect on the KPIs of Romania (RO) as of 2023-Q4" in effect and "Migrants reached" in effect
     assert "→" in effect
     page.click("#upload-explain")  # the partner explains the warning to the coordination
     page.locator("#quality-findings .ag-center-cols-container .ag-row", has_text="Ignored column").click()

@@ -14,13 +14,16 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import auth, data, figures, flows, tables, ui
+from dashboard import auth, data, figures, flows, i18n, tables, ui
+from dashboard.i18n import N_, _
 from pipelines.declaration import registry
 
 dash.register_page(__name__, path="/countries", name="Countries", title="Countries", order=1,
                    access="partner")
 
 ALL = "all"
+# the words of its tables, in the reader's language: their columns and values
+WORDS = (N_("Id"), N_("Counts toward"), N_("Submitted on"), N_("Partners notes"), N_("not collected"))
 
 
 def layout(country: str | None = None, kpi: str | None = None, as_of: str | None = None,
@@ -41,21 +44,22 @@ def layout(country: str | None = None, kpi: str | None = None, as_of: str | None
 def _overview(reg, targeted: list, kpi: str, as_of: str) -> html.Div:
     now = data.kpis_at(as_of)
     statuses = tables.country_statuses(now, reg, None if kpi == ALL else kpi)
-    title = ("Worst status over all targets" if kpi == ALL else reg.kpi(kpi).label) + f", {as_of}"
-    options = [{"label": "All targets (worst status)", "value": ALL},
+    title = (_("Worst status over all targets") if kpi == ALL else i18n.kpi(reg.kpi(kpi))) + f", {as_of}"
+    options = [{"label": _("All targets (worst status)"), "value": ALL},
                *ui.kpi_options(reg, targeted_only=True)]
+    note = (_("Each label: the country, its status's symbol and how many of its targets are on track or "
+              "achieved, of those it has a share of. Click a place, or a country in the table, to open "
+              "its page.") if kpi == ALL else
+            _("Each label: the country, its status's symbol and its {unit}. Click a place, or a country "
+              "in the table, to open its page.", unit=i18n.kpi(reg.kpi(kpi), "unit")))
     return html.Div([
-        ui.page_head("Countries",
-                     ui.picker("countries-kpi", "Status of", options, kpi),
-                     ui.picker("countries-as-of", "As of quarter", reg.quarters, as_of)),
+        ui.page_head(_("Countries"),
+                     ui.picker("countries-kpi", _("Status of"), options, kpi),
+                     ui.picker("countries-as-of", _("As of quarter"), reg.quarters, as_of)),
         html.Section([ui.graph("countries-map", figures.country_map(statuses, reg, title),
                                "countries-map"),
-                      html.P(("Each label: the country, its status's symbol and "
-                              + ("how many of its targets are on track or achieved, of those it has a "
-                                 "share of" if kpi == ALL else f"its {reg.kpi(kpi).unit}")
-                              + ". Click a place, or a country in the table, to open its page."),
-                             className="muted", id="countries-map-note")], className="panel"),
-        html.Section([html.H2("Status by country and target"),
+                      html.P(note, className="muted", id="countries-map-note")], className="panel"),
+        html.Section([html.H2(_("Status by country and target")),
                       _table(reg, now, targeted, as_of)], className="panel"),
     ])
 
@@ -63,15 +67,15 @@ def _overview(reg, targeted: list, kpi: str, as_of: str) -> html.Div:
 def _table(reg, now: pd.DataFrame, targeted, as_of: str) -> html.Div:
     overall = tables.country_statuses(now, reg)
     shown = dict(zip(overall["country"], overall["status"], strict=True))
-    head = html.Thead(html.Tr([html.Th("Country", scope="col"), html.Th("Place", scope="col"),
-                               html.Th("Worst of all targets", scope="col"),
-                               *(html.Th(k.label, scope="col") for k in targeted)]))
+    head = html.Thead(html.Tr([html.Th(_("Country"), scope="col"), html.Th(_("Place"), scope="col"),
+                               html.Th(_("Worst of all targets"), scope="col"),
+                               *(html.Th(i18n.kpi(k), scope="col") for k in targeted)]))
     rows = []
     for c in reg.countries:
         mine = now[now["country"] == c.code].set_index("id")
         href = "/countries" + ui.query(country=c.code, as_of=as_of)
         rows.append(html.Tr([
-            html.Th(dcc.Link(f"{c.name} ({c.code})", href=href), scope="row"),
+            html.Th(dcc.Link(i18n.country(c.code), href=href), scope="row"),
             html.Td(c.place), html.Td(ui.status_badge(reg, shown[c.code]),
                                       id=f"countries-status-{c.code}-all"),
             *(html.Td(ui.status_badge(reg, mine.loc[k.id, "status"]),
@@ -84,35 +88,41 @@ def _table(reg, now: pd.DataFrame, targeted, as_of: str) -> html.Div:
 def _country(reg, code: str, as_of: str) -> html.Div:
     country = reg.country(code)
     now = data.kpis_at(as_of)
+    name = i18n.country(code).removesuffix(f" ({code})")  # in the reader's language
     return html.Div([
-        ui.page_head(f"{country.name} ({code}) · {country.place}",
-                     ui.picker("countries-country", "Country", ui.country_options(auth.scoped(reg)[0]), code),
-                     ui.picker("countries-country-as-of", "As of quarter", reg.quarters, as_of)),
-        None if auth.scope() else html.P(dcc.Link("← all countries",
+        ui.page_head(f"{i18n.country(code)} · {country.place}",
+                     ui.picker("countries-country", _("Country"), ui.country_options(auth.scoped(reg)[0]),
+                               code),
+                     ui.picker("countries-country-as-of", _("As of quarter"), reg.quarters, as_of)),
+        None if auth.scope() else html.P(dcc.Link(_("← all countries"),
                                                   href=f"/countries{ui.query(as_of=as_of)}")),
-        html.Section([html.Dl([html.Dt("Partners"), html.Dd("; ".join(country.partners)),
-                               *(part for label, text in country.facts.items()
-                                 for part in (html.Dt(label), html.Dd(text))),
-                               html.Dt("Language"), html.Dd(country.language)],
+        html.Section([html.Dl([html.Dt(_("Partners")), html.Dd("; ".join(country.partners)),
+                               *(part for fact in country.facts
+                                 for part in (html.Dt(i18n.declared(fact.label)),
+                                              html.Dd(i18n.declared(fact.text)))),
+                               html.Dt(_("Language")), html.Dd(country.language)],
                               className="facts"),
                       _kpis(reg, now[now["country"] == code], code, as_of)], className="panel"),
-        *(html.Section([html.H2(f"{reg.sheet(spec.sheet).label('en')} (latest status as of {as_of})"),
-                        ui.table(f"countries-{name}", _entities(reg, name, as_of, code))],
-                       className="panel") for name, spec in reg.entities.items()),
-        *(flows.panel(reg, kpi, now, as_of, code, country.name, "countries")
+        *(html.Section([html.H2(_("{sheet} (latest status as of {quarter})",
+                                  sheet=reg.sheet(spec.sheet).label(i18n.lang()), quarter=as_of)),
+                        ui.table(f"countries-{entity}", _entities(reg, entity, as_of, code),
+                                 headings=_headings(reg, spec.sheet))],
+                       className="panel") for entity, spec in reg.entities.items()),
+        *(flows.panel(reg, kpi, now, as_of, code, name, "countries")
           for kpi in flows.flow_kpis(reg)),
-        html.Section([html.H2("Submissions"), _submissions(reg, code)], className="panel"),
+        html.Section([html.H2(_("Submissions")), _submissions(reg, code)], className="panel"),
     ])
 
 
 def _kpis(reg, mine: pd.DataFrame, code: str, as_of: str) -> html.Div:
     head = html.Thead(html.Tr([html.Th(h, scope="col") for h in
-                               ("KPI", "Value", "Target", "Planned by now", "Status")]))
+                               (_("KPI"), _("Value"), _("Target"), _("Planned by now"), _("Status"))]))
     rows = [html.Tr([
-        html.Th([kpi.label, html.Span(f" ({kpi.unit})", className="muted")], scope="row"),
+        html.Th([i18n.kpi(kpi), html.Span(f" ({i18n.kpi(kpi, 'unit')})", className="muted")], scope="row"),
         html.Td(dcc.Link(ui.number(value), className="value-link",
                          href=f"/provenance{ui.query(kpi=kpi.id, country=code, as_of=as_of)}",
-                         title="the rows behind this number") if not isinstance(value, str) else value,
+                         title=_("the rows behind this number")) if not isinstance(value, str)
+                else ui.number(value),
                 id=f"countries-value-{kpi.id}"),
         html.Td(ui.number(row["target"])), html.Td(ui.number(row["planned"])),
         html.Td(ui.status_badge(reg, row["status"]))])
@@ -120,6 +130,14 @@ def _kpis(reg, mine: pd.DataFrame, code: str, as_of: str) -> html.Div:
         for value in [data.shown(kpi.id, row["value"], code, as_of)]]
     return html.Div(html.Table([head, html.Tbody(rows)], className="grid"),
                     className="table-scroll")
+
+
+def _headings(reg, sheet: str) -> dict[str, str]:
+    """The columns of an entity's table under its fields' labels in the reader's language (in
+    English, as their ids say)."""
+    if i18n.lang() == i18n.DEFAULT:
+        return {}
+    return {f.id: f.label(i18n.lang()) for f in reg.sheet(sheet).fields}
 
 
 def _entities(reg, name: str, as_of: str, code: str) -> pd.DataFrame:
@@ -149,10 +167,10 @@ def _submissions(reg, code: str) -> html.Div:
     history = [dcc.Link(q, href="/review" + ui.query(country=code, quarter=q)) for q in reported] \
         if auth.may_open("/review") else []
     return html.Div([ui.table("countries-submissions", frame),
-                     html.P(["Versions, changes and decisions of a quarter: ",
+                     html.P([_("Versions, changes and decisions of a quarter:") + " ",
                              *[part for link in history for part in (", ", link)][1:]],
                             id="countries-history") if history else None,
-                     html.P(dcc.Link("All countries' submissions", href="/submissions"))])
+                     html.P(dcc.Link(_("All countries' submissions"), href="/submissions"))])
 
 
 ui.filters_in_url("countries", duplicate=True, kpi="countries-kpi", as_of="countries-as-of")

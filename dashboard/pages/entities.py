@@ -9,18 +9,34 @@ import dash
 import pandas as pd
 from dash import dcc, html
 
-from dashboard import data, tables, ui
+from dashboard import data, i18n, tables, ui
+from dashboard.i18n import N_, _
 from pipelines.declaration import registry
 
 
-def _kinds() -> list[str]:
+def _kinds(lang: str = i18n.DEFAULT) -> list[str]:
     """The entity kinds' sheet names, as the declaration labels them (e.g. Councils, Authorities)."""
     reg = registry.get()
-    return [reg.sheet(e.sheet).label("en") for e in reg.entities.values()]
+    return [reg.sheet(e.sheet).label(lang) for e in reg.entities.values()]
 
 
 dash.register_page(__name__, path="/entities", name=" & ".join(_kinds()) or "Entities",
                    title=" and ".join(_kinds()) or "Entities", order=3)
+
+# the words of its table, in the reader's language: the columns that are not a sheet's fields
+WORDS = (N_("Id"), N_("Name"), N_("Kind"), N_("Status by quarter"), N_("Status cell"), N_("Counts toward"))
+
+
+def _title() -> str:
+    """The entity kinds in the reader's language: "Councils and Authorities"; the kinds after
+    the first in lower case where titles are written so ("Съвети и институции"), not in English
+    titles nor German nouns."""
+    lang = i18n.lang()
+    kinds = _kinds(lang)
+    kinds = kinds[:1] + [k if lang in (i18n.DEFAULT, "de") else k.lower() for k in kinds[1:]]
+    if len(kinds) > 1:
+        return _("{some} and {last}", some=", ".join(kinds[:-1]), last=kinds[-1])
+    return kinds[0] if kinds else _("Entities")
 
 
 def layout(kind: str | None = None, country: str | None = None, as_of: str | None = None,
@@ -40,23 +56,46 @@ def layout(kind: str | None = None, country: str | None = None, as_of: str | Non
             table = tables.entity_table(history, reg, name, data.counted(name, as_of, country))
             frames.append(table.assign(kind=name))
     frame = _key_columns_first(pd.concat(frames, ignore_index=True), reg)
-    kinds = [{"label": reg.sheet(s.sheet).label("en"), "value": n} for n, s in reg.entities.items()]
+    lang = i18n.lang()
+    kinds = [{"label": reg.sheet(s.sheet).label(lang), "value": n} for n, s in reg.entities.items()]
+    frame = frame.assign(kind=frame["kind"].map({o["value"]: o["label"] for o in kinds}))
+    title = _title()
     return html.Div([
         dcc.Location(id="entities-url", refresh="callback-nav"), *args.notes(),
-        ui.page_head(" and ".join(_kinds()) or "Entities",
-                     ui.picker("entities-kind", "Show", kinds, kind, clearable=True,
-                               placeholder=" and ".join(_kinds()) or "Entities"),
-                     ui.picker("entities-country", "Country", ui.country_options(reg), country,
-                               clearable=True, placeholder="All countries"),
-                     ui.picker("entities-as-of", "As of quarter", reg.quarters, as_of)),
+        ui.page_head(title,
+                     ui.picker("entities-kind", _("Show"), kinds, kind, clearable=True, placeholder=title),
+                     ui.picker("entities-country", _("Country"), ui.country_options(reg), country,
+                               clearable=True, placeholder=_("All countries")),
+                     ui.picker("entities-as-of", _("As of quarter"), reg.quarters, as_of)),
         html.Section([_counts(reg, kind, country, as_of),
-                      html.P("An entity counts once, by its status in the latest quarter that "
-                             "reports it. Status by quarter names each change with its quarter; "
-                             "a column per quarter follows (blank: not reported). The source is "
-                             "the sheet and cell of its latest status.", className="muted"),
-                      ui.table("entities-table", frame, pinned=("id",), wrap=_long(frame))],
+                      html.P(_("An entity counts once, by its status in the latest quarter that "
+                               "reports it. Status by quarter names each change with its quarter; "
+                               "a column per quarter follows (blank: not reported). The source is "
+                               "the sheet and cell of its latest status."), className="muted"),
+                      _headed(ui.table("entities-table", frame, pinned=("id",), wrap=_long(frame)),
+                              _field_headings(reg, kind))],
                      className="panel"),
     ])
+
+
+def _field_headings(reg, kind: str | None) -> dict[str, str]:
+    """The columns of the entities' sheets, headed as their workbooks label them in the reader's
+    language; a field the kinds shown label differently (a council's and an authority's name)
+    keeps its own heading ("Name")."""
+    lang, labels = i18n.lang(), {}
+    for name, spec in reg.entities.items():
+        if kind in (None, name):
+            for field in reg.sheet(spec.sheet).fields:
+                labels.setdefault(field.id, set()).add(field.label(lang))
+    return {field: said.pop() for field, said in labels.items() if len(said) == 1}
+
+
+def _headed(block: html.Div, headings: dict[str, str]) -> html.Div:
+    """A ui.table whose columns named in `headings` show those headings; their ids (and so the
+    downloads and the links to a column) stay as they are."""
+    for column in block.children[0].columnDefs:
+        column["headerName"] = headings.get(column["field"], column["headerName"])
+    return block
 
 
 def _key_columns_first(frame: pd.DataFrame, reg) -> pd.DataFrame:
@@ -84,10 +123,13 @@ def _counts(reg, kind: str | None, country: str | None, as_of: str) -> html.Ul:
     items = []
     for kpi in (k for k in reg.kpis if k.source.entity and kind in (None, k.source.entity)):
         row = now[now["id"] == kpi.id].iloc[0]
-        items.append(html.Li([f"{kpi.label}: ", dcc.Link(
+        said = {"kpi": i18n.kpi(kpi), "target": ui.number(row["target"])}
+        # the sentence in the reader's word order, the value (a link) where it puts it
+        before, _value, after = _("{kpi}: {value} of {target}").partition("{value}")
+        items.append(html.Li([before.format(**said), dcc.Link(
             ui.number(row["value"]), id=f"entities-count-{kpi.id}", className="value-link",
             href=f"/provenance{ui.query(kpi=kpi.id, country=country, as_of=as_of)}"),
-            f" of {ui.number(row['target'])} ", ui.status_badge(reg, row["status"])]))
+            after.format(**said), " ", ui.status_badge(reg, row["status"])]))
     return html.Ul(items, className="counts")
 
 

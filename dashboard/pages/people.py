@@ -12,11 +12,19 @@ import dash
 import pandas as pd
 from dash import dcc, html
 
-from dashboard import data, flows, ui
+from dashboard import data, flows, i18n, ui
+from dashboard.i18n import N_, _
 from pipelines.declaration import registry
 from pipelines.marts import people
 
 dash.register_page(__name__, path="/people", name="People", title="People", order=4)
+
+# the words of its tables, in the reader's language: their columns and values
+WORDS = (N_("Participations (a person once per activity)"), N_("Unique participants in the quarter"),
+         N_("Counted for the first time"), N_("Unique participants, cumulative"),
+         N_("Participations (register, a person once per activity)"),
+         N_("Unique participants (people, each person once)"), N_("not collected"))
+TOTAL = "Total"  # the last row of people.by_country
 
 
 def layout(country: str | None = None, as_of: str | None = None, **_query) -> html.Div:
@@ -27,7 +35,7 @@ def layout(country: str | None = None, as_of: str | None = None, **_query) -> ht
     args = ui.Arguments()
     country = args.pick(country, [c.code for c in reg.countries], "country")
     as_of = args.pick(as_of, reg.quarters, "quarter", latest)
-    where = reg.country(country).name if country else "all countries"
+    where = i18n.country(country) if country else _("all countries")
     now = data.kpis_at(as_of)
     sections = [flows.panel(reg, kpi, now, as_of, country, where, "people")
                 for kpi in flows.flow_kpis(reg)]
@@ -36,17 +44,17 @@ def layout(country: str | None = None, as_of: str | None = None, **_query) -> ht
         sections.append(_registers(data.people_counts(as_of, country), reg, unique, now, country,
                                    where, as_of))
     if not sections:
-        sections = [html.Section(html.P("This project's declaration has no KPI that sums figures of "
-                                        "people or counts participants: nothing to show here."),
+        sections = [html.Section(html.P(_("This project's declaration has no KPI that sums figures of "
+                                          "people or counts participants: nothing to show here.")),
                                  className="panel")]
     return html.Div([
         dcc.Location(id="people-url", refresh="callback-nav"), *args.notes(),
-        ui.page_head("People",
-                     ui.picker("people-country", "Country", ui.country_options(reg), country,
-                               clearable=True, placeholder="All countries"),
-                     ui.picker("people-as-of", "Up to quarter", reg.quarters, as_of)),
-        html.P("Each figure counts one thing, named beside it; figures of different KPIs are never "
-               "added together.", className="muted"),
+        ui.page_head(_("People"),
+                     ui.picker("people-country", _("Country"), ui.country_options(reg), country,
+                               clearable=True, placeholder=_("All countries")),
+                     ui.picker("people-as-of", _("Up to quarter"), reg.quarters, as_of)),
+        html.P(_("Each figure counts one thing, named beside it; figures of different KPIs are never "
+                 "added together."), className="muted"),
         *sections,
     ])
 
@@ -63,40 +71,51 @@ def _registers(counts: dict[str, pd.DataFrame], reg, kpi, now: pd.DataFrame, cou
     spec = reg.participant_register.sheet
     rows, columns = people.breakdowns(reg)
     names = {f: reg.code_lists[spec.field(f).choices] for f in (rows, columns) if f}
+    lang = i18n.lang()
     grid = counts["sex_age"].rename(
-        index=lambda c: names[rows][c]["en"],
-        columns=lambda c: names[columns][c]["en"] if columns else c).reset_index()
-    grid = grid.rename(columns={rows: spec.field(rows).label("en")})
+        index=lambda c: i18n.declared(names[rows][c]),
+        columns=lambda c: i18n.declared(names[columns][c]) if columns else c).reset_index()
+    grid = grid.rename(columns={rows: spec.field(rows).label(lang)})
     kept = data.collected(as_of)
     countries = flows.suppressed(counts["countries"]).rename(columns={
         "participations": "participations (register, a person once per activity)",
         "unique_participants": "unique participants (people, each person once)"})
-    known = countries["country"].isin([*kept, "Total"])
-    countries = countries.assign(**{c: countries[c].astype(object).where(known, people.NOT_COLLECTED)
+    known = countries["country"].isin([*kept, TOTAL])
+    missing = i18n.word(people.NOT_COLLECTED)
+    countries = countries.assign(**{c: countries[c].astype(object).where(known, missing)
                                     for c in countries.columns[1:]})
+    countries["country"] = countries["country"].replace(TOTAL, _("Total"))
     value = data.shown(kpi.id, flows.kpi_value(now, kpi.id, country), country, as_of)
-    by = " and ".join(spec.field(f).label("en").lower() for f in (rows, columns) if f)
+    value = missing if value == people.NOT_COLLECTED else value
+    # the breakdowns in lower case, as a sentence says them (not in German: its nouns keep their capital)
+    by = [spec.field(f).label(lang) for f in (rows, columns) if f]
+    by = by if lang == "de" else [b.lower() for b in by]
+    by = _("{some} and {last}", some=", ".join(by[:-1]), last=by[-1]) if len(by) > 1 else "".join(by)
+    heading = _("{kpi} from the registers, {where}, up to {quarter}", kpi=i18n.kpi(kpi), where=where,
+                quarter=as_of)
+    counted = _("{kpi} ({unit}, each person once)", kpi=i18n.kpi(kpi), unit=i18n.kpi(kpi, "unit"))
     if country and country not in kept:
         return html.Section([
-            html.H2(f"{kpi.label} from the registers, {where}, up to {as_of}"),
-            html.Dl([html.Dt(f"{kpi.label} ({kpi.unit}, each person once)"),
-                     html.Dd(value, id="people-value-" + kpi.id)], className="facts"),
-            html.P(f"{where} kept no participant register up to {as_of}: its unique participants "
-                   "were not counted (which is not zero people).", className="muted")], className="panel")
+            html.H2(heading),
+            html.Dl([html.Dt(counted), html.Dd(value, id="people-value-" + kpi.id)], className="facts"),
+            html.P(_("{where} kept no participant register up to {quarter}: its unique participants "
+                     "were not counted (which is not zero people).", where=where, quarter=as_of),
+                   className="muted")], className="panel")
     return html.Section([
-        html.H2(f"{kpi.label} from the registers, {where}, up to {as_of}"),
-        html.Dl([html.Dt(f"{kpi.label} ({kpi.unit}, each person once)"),
+        html.H2(heading),
+        html.Dl([html.Dt(counted),
                  html.Dd(flows.value_link("people-value-" + kpi.id, value, kpi, country, as_of))],
                 className="facts"),
-        html.P("Partners who keep a participant register send one row per participation with a "
-               "participant code, stored only as a keyed hash. A participation is a person in an "
-               "activity; a unique participant is a person counted once, however many activities "
-               "and quarters. Only quarters with a register count here; countries without one "
-               "show \"not collected\".", className="muted"),
+        html.P(_("Partners who keep a participant register send one row per participation with a "
+                 "participant code, stored only as a keyed hash. A participation is a person in an "
+                 "activity; a unique participant is a person counted once, however many activities "
+                 "and quarters. Only quarters with a register count here; countries without one "
+                 "show \"not collected\"."), className="muted"),
         ui.table("people-register-quarters", flows.suppressed(quarters), pinned=("quarter",)),
-        html.H3(f"Unique participants by {by} (people, each person once, as last recorded)"),
+        html.H3(_("Unique participants by {breakdowns} (people, each person once, as last recorded)",
+                  breakdowns=by)),
         ui.table("people-register-breakdown", flows.suppressed(grid), pinned=(grid.columns[0],)),
-        html.H3("Per country"),
+        html.H3(_("Per country")),
         ui.table("people-register-countries", countries, pinned=("country",)),
     ], className="panel")
 

@@ -34,7 +34,7 @@ WORDS = (N_("State"), N_("Country"), N_("Quarter"), N_("Partner"), N_("File name
          N_("Fix"), N_("Review"), N_("At"), N_("Rejected at"), N_("Sent by"), N_("First error"),
          N_("Sender country"), N_("For country"), N_("Errors"), N_("open"), N_("closed: superseded"),
          N_("closed: accepted"), N_("closed: corrected"), N_("accepted"), N_("rejected"), N_("warning"),
-         N_("error"))
+         N_("error"), N_("Rule"), N_("Submission id"))
 TRANSLATED = ("state", "outcome", "severity")
 NOTE_ERRORS = N_("Write the explanation first."), N_("Say what to correct: the partner reads it.")
 HIDDEN = ("submission_id", "rule")
@@ -151,7 +151,7 @@ def _chosen(rows):
     if row is None:
         return html.P(_("Choose a warning of a loaded file in the table above."), className="muted")
     said = finding_notes.summary(finding_notes.by_finding().get(finding_notes.Finding.of(row), []))
-    where = "!".join(filter(None, (row.get("sheet"), row.get("cell")))) or "the file"
+    where = "!".join(filter(None, (row.get("sheet"), row.get("cell")))) or _("the file")
     return [html.P([html.Strong(f"{row['country']} {row['quarter']} · {row['file_name']} · {where}: "),
                     row.get("message") or ""]),
             html.P(_("Fix: {fix}", fix=row.get("fix") or "–"), className="muted"),

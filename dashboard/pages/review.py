@@ -11,29 +11,47 @@ and in the audit trail.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 import dash
 import pandas as pd
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
-from dashboard import auth, data, ui
+from dashboard import auth, data, i18n, tables, ui
+from dashboard.i18n import N_, _
 from pipelines import notify
 from pipelines.access import approvals, finding_notes
 from pipelines.declaration import registry
 from pipelines.marts import versions
+from pipelines.notify import smtp
 
 dash.register_page(__name__, path="/review", name="Review", title="Review and approval", order=6.5)
 
 WAITING = ("submitted", "reopened")
-BUTTONS = {"approve": "Approve", "return": "Return to the partner", "reopen": "Reopen"}
+BUTTONS = {"approve": N_("Approve"), "return": N_("Return to the partner"), "reopen": N_("Reopen")}
 SYMBOLS = {"submitted": "●", "returned": "↩", "approved": "✔", "reopened": "↻"}
+# the review states in words (approvals.state), shown with i18n.word
+STATES = (N_("submitted"), N_("returned"), N_("approved"), N_("reopened"), N_("expected"))
 REASON_MAX = 1000
-QUEUE = {"submission": "Submission", "version": "Version", "received": "Received",
-         "uploaded_by": "Uploaded by", "warnings": "Warnings", "state": "State"}
-DECISIONS = {"at": "When (UTC)", "decision": "Decision", "organisation": "Organisation",
-             "version": "Version", "actor": "By", "reason": "Reason"}
-FINDINGS = {"rule": "Rule", "cell": "Cell", "message": "Message", "fix": "Fix", "said": "Said"}
-CHANGES = {"where": "Cell", "id": "Row", "field": "Field", "before": "Before", "after": "After"}
-EFFECTS = {"kpi": "KPI", "where": "Where", "before": "Before", "after": "After", "change": "Change"}
+QUEUE = {"submission": N_("Submission"), "version": N_("Version"), "received": N_("Received"),
+         "uploaded_by": N_("Uploaded by"), "warnings": N_("Warnings"), "state": N_("State")}
+DECISIONS = {"at": N_("When (UTC)"), "decision": N_("Decision"), "organisation": N_("Organisation"),
+             "version": N_("Version"), "actor": N_("By"), "reason": N_("Reason")}
+FINDINGS = {"rule": N_("Rule"), "cell": N_("Cell"), "message": N_("Message"), "fix": N_("Fix"),
+            "said": N_("Said")}
+CHANGES = {"where": N_("Cell"), "id": N_("Row"), "field": N_("Field"), "before": N_("Before"),
+           "after": N_("After")}
+EFFECTS = {"kpi": N_("KPI"), "where": N_("Where"), "before": N_("Before"), "after": N_("After"),
+           "change": N_("Change")}
+# why a decision does not apply (approvals.decide's refusals), in the reader's language
+NEEDS_REASON = {"return": N_("To return {key}, give the reason: the partner reads it."),
+                "reopen": N_("To reopen {key}, give the reason: the partner reads it.")}
+NOT_NOW = {"approve": N_("{key} is {state}: it can be approved only when submitted or returned or reopened."),
+           "return": N_("{key} is {state}: it can be returned only when submitted or reopened."),
+           "reopen": N_("{key} is {state}: it can be reopened only when approved.")}
+NOTED = {"explain": N_("explained by {actor} on {day}"), "accept": N_("accepted by {actor} on {day}"),
+         "correct": N_("correction asked by {actor} on {day}")}
 
 
 def layout(country: str | None = None, quarter: str | None = None, **_query) -> html.Div:
@@ -52,25 +70,36 @@ def layout(country: str | None = None, quarter: str | None = None, **_query) -> 
         dcc.Location(id="review-url", refresh="callback-nav"), *args.notes(),
         dcc.Store(id="review-chosen", data=chosen),
         ui.page_head(
-            "Review and approval",
-            ui.picker("review-country", "Country", ui.country_options(reg), country,
-                      clearable=True, placeholder="Pick a country"),
-            ui.picker("review-quarter", "Quarter", reg.quarters, quarter,
-                      clearable=True, placeholder="Pick a quarter")),
+            _("Review and approval"),
+            ui.picker("review-country", _("Country"), ui.country_options(reg), country,
+                      clearable=True, placeholder=_("Pick a country")),
+            ui.picker("review-quarter", _("Quarter"), reg.quarters, quarter,
+                      clearable=True, placeholder=_("Pick a quarter"))),
         html.Section(_view(country, quarter, states) if chosen else html.P(
-            "Pick a submission from the queue to review it, or a country and a quarter to read "
-            "its history.", className="muted"), id="review-view", className="panel"),
-        html.Section([html.H2("Waiting for a decision"), html.Div(_queue(states), id="review-queue")],
+            _("Pick a submission from the queue to review it, or a country and a quarter to read "
+              "its history."), className="muted"), id="review-view", className="panel"),
+        html.Section([html.H2(_("Waiting for a decision")), html.Div(_queue(states), id="review-queue")],
                      className="panel"),
         _mail(),
     ], className="review")
 
 
 def _mail() -> html.P:
-    """Whether partners are told of the decisions by e-mail (pipelines/notify)."""
-    sent, sentence = notify.configured()
-    return html.P(("Partners are told of each decision by e-mail, in their language. " if sent else "")
-                  + sentence, className="muted" if sent else "note", id="review-mail")
+    """Whether partners are told of the decisions by e-mail (pipelines/notify: the settings it
+    reads, said here in the reader's language)."""
+    try:
+        s = smtp.settings()
+    except smtp.NotConfigured as exc:
+        named = list(dict.fromkeys(re.findall(r"MVH_[A-Z_]+", str(exc))))  # the settings to check
+        settings = _("{first} and {second}", first=named[0], second=named[1]) if len(named) == 2 \
+            else ", ".join(named)
+        return html.P(_("E-mail is not configured: set {settings} (see the README's E-mail "
+                        "notifications); no notice or reminder is sent.", settings=settings),
+                      className="note", id="review-mail")
+    return html.P(_("Partners are told of each decision by e-mail, in their language. E-mail is sent "
+                    "through {server} ({how}) from {sender}.", server=f"{s.host}:{s.port}",
+                    how=_("with STARTTLS") if s.starttls else _("without encryption"), sender=s.sender),
+                  className="muted", id="review-mail")
 
 
 def _states() -> pd.DataFrame:
@@ -97,7 +126,8 @@ def _report(country: str, quarter: str) -> list[dict]:
         report = versions.report(con, reg, country, quarter)
         warned = con.execute("""
             SELECT f.submission_id, f.sheet, f.cell AS at_cell, f.rule,
-                   coalesce(nullif(concat_ws('!', f.sheet, f.cell), ''), '–') AS cell, f.message, f.fix
+                   coalesce(nullif(concat_ws('!', f.sheet, f.cell), ''), '–') AS cell, f.message, f.fix,
+                   f.value, f.sheet_id, f.field, f.params
             FROM findings f JOIN submissions s USING (submission_id)
             WHERE s.country = ? AND s.quarter = ? ORDER BY f.sheet, f.cell""", [country, quarter]).df()
         said = dict(con.execute(f"SELECT submission_id, {notes} FROM {reg.cover.id} "
@@ -112,25 +142,24 @@ def _queue(states: pd.DataFrame) -> html.Div:
     """The keys waiting for a decision, oldest first, each linking to its review."""
     waiting = states[states["state"].isin(WAITING)].sort_values("received_at")
     if waiting.empty:
-        return html.P("✔ Nothing waits for a decision.", className="ok")
-    reg = registry.get()
-    rows = [{"submission": [dcc.Link(f"{reg.country(r.country).name} ({r.country}) {r.quarter}",
+        return html.P(_("✔ Nothing waits for a decision."), className="ok")
+    rows = [{"submission": [dcc.Link(f"{i18n.country(r.country)} {r.quarter}",
                                      href=f"/review{ui.query(country=r.country, quarter=r.quarter)}"),
                             *([html.Br(), r.organisation] if r.organisation else [])],
-             "version": int(r.version), "received": _minute(r.received_at),
-             "uploaded_by": r.uploaded_by or "not recorded", "warnings": int(r.warnings),
-             "state": f"{SYMBOLS[r.state]} {r.state}"} for r in waiting.itertuples()]
-    return html.Div([html.P(f"{len(rows):,} submission(s), the oldest first.", className="muted"),
+             "version": i18n.number(r.version), "received": _minute(r.received_at),
+             "uploaded_by": r.uploaded_by or _("not recorded"), "warnings": i18n.number(r.warnings),
+             "state": f"{SYMBOLS[r.state]} {i18n.word(r.state)}"} for r in waiting.itertuples()]
+    return html.Div([html.P(_("{count} submission(s), the oldest first.", count=i18n.number(len(rows))),
+                            className="muted"),
                      _table(QUEUE, rows, "review-queue-table")])
 
 
 def _view(country: str, quarter: str, states: pd.DataFrame) -> list:
     """A country's quarter: where it stands (its keys, the decision form, the decisions taken)
     and every version received."""
-    reg = registry.get()
-    title = html.H2(f"{reg.country(country).name} ({country}) {quarter}", id="review-title")
+    title = html.H2(f"{i18n.country(country)} {quarter}", id="review-title")
     if _received(states, country, quarter).empty:
-        return [title, html.P("Nothing has been received for this quarter yet.", className="muted")]
+        return [title, html.P(_("Nothing has been received for this quarter yet."), className="muted")]
     return [title, html.Div(_status(country, quarter, states), id="review-status"),
             _versions(country, quarter)]
 
@@ -151,8 +180,9 @@ def _status(country: str, quarter: str, states: pd.DataFrame, said: list[str] = 
 
 def _keys(rows: pd.DataFrame) -> html.Ul:
     """Each key's current version and state in words, with its last decision (who, when, why)."""
-    return html.Ul([html.Li([html.Strong(f"{r.organisation}: version {int(r.version)}" if r.organisation
-                                         else f"Version {int(r.version)}"), " ", _state(r.state),
+    return html.Ul([html.Li([html.Strong(
+        _("{organisation}: version {version}", organisation=r.organisation, version=int(r.version))
+        if r.organisation else _("Version {version}", version=int(r.version))), " ", _state(r.state),
                              *_last(r)]) for r in rows.itertuples()],
                    className="review-keys", id="review-keys")
 
@@ -163,9 +193,12 @@ def _last(row) -> list:
     if not row.decided_action:
         return []
     decided = approvals.ACTIONS[row.decided_action]
-    what = "" if decided == row.state else f"{decided} version {int(row.decided_version)} "
+    said = _("by {actor} on {time} UTC", actor=row.decided_actor, time=_minute(row.decided_at)) \
+        if decided == row.state else \
+        _("{decision} version {version} by {actor} on {time} UTC", decision=i18n.word(decided),
+          version=int(row.decided_version), actor=row.decided_actor, time=_minute(row.decided_at))
     why = [": “", row.decided_reason, "”"] if row.decided_reason else []
-    return [f" — {what}by {row.decided_actor} on {_minute(row.decided_at)} UTC", *why]
+    return [f" — {said}", *why]
 
 
 def _form(rows: pd.DataFrame, said: list[str]) -> html.Div:
@@ -176,20 +209,20 @@ def _form(rows: pd.DataFrame, said: list[str]) -> html.Div:
     organisations = [o for o in rows["organisation"] if o]
     allowed = {action: bool(states & set(approvals.ALLOWED[action])) for action in BUTTONS}
     controls = html.Div([
-        html.Label(["Organisation", dcc.Dropdown(
+        html.Label([_("Organisation"), dcc.Dropdown(
             id="review-organisation", value="", clearable=False, searchable=False,
-            options=[{"label": "Every organisation", "value": ""},
+            options=[{"label": _("Every organisation"), "value": ""},
                      *({"label": o, "value": o} for o in organisations)])],
             className="picker-label", hidden=len(organisations) < 2),
-        html.Label(["Reason: a return or a reopening needs one (the partner reads it); an "
-                    "approval may carry a comment",
+        html.Label([_("Reason: a return or a reopening needs one (the partner reads it); an "
+                      "approval may carry a comment"),
                     dcc.Textarea(id="review-reason", maxLength=REASON_MAX, className="review-reason")],
                    className="picker-label"),
-        html.Div([html.Button(label, id=f"review-{action}", className=f"download review-{action}",
+        html.Div([html.Button(i18n.word(label), id=f"review-{action}", className=f"download review-{action}",
                               hidden=not allowed[action]) for action, label in BUTTONS.items()],
                  className="downloads"),
     ], className="review-controls", hidden=not any(allowed.values()))
-    waiting = html.P("Nothing to decide until the partner sends a corrected workbook.",
+    waiting = html.P(_("Nothing to decide until the partner sends a corrected workbook."),
                      className="muted") if not any(allowed.values()) else None
     return html.Div([controls, waiting, html.Div([html.P(line) for line in said],
                                                  id="review-result", role="status")],
@@ -199,11 +232,11 @@ def _form(rows: pd.DataFrame, said: list[str]) -> html.Div:
 def _decisions(decided: list[dict]) -> html.Div:
     """Every decision taken on the quarter, newest first."""
     if not decided:
-        return html.P("No decision taken yet.", className="muted")
-    rows = [{"at": _minute(d["at"]), "decision": approvals.ACTIONS[d["action"]],
-             "organisation": d["key"].reporter or "–", "version": d["version"], "actor": d["actor"],
-             "reason": d["reason"] or ""} for d in reversed(decided)]
-    return html.Div([html.H3("Decisions"), _table(DECISIONS, rows, "review-decisions")])
+        return html.P(_("No decision taken yet."), className="muted")
+    rows = [{"at": _minute(d["at"]), "decision": i18n.word(approvals.ACTIONS[d["action"]]),
+             "organisation": d["key"].reporter or "–", "version": i18n.number(d["version"]),
+             "actor": d["actor"], "reason": d["reason"] or ""} for d in reversed(decided)]
+    return html.Div([html.H3(_("Decisions")), _table(DECISIONS, rows, "review-decisions")])
 
 
 def _versions(country: str, quarter: str) -> html.Div:
@@ -211,10 +244,11 @@ def _versions(country: str, quarter: str) -> html.Div:
     report = _report(country, quarter)
     remarks = finding_notes.by_finding()  # read afresh: notes are kept beside the database, not in it
     for finding in (f for v in report for f in v["findings"]):
-        said = remarks.get(finding_notes.Finding.of({**finding, "cell": finding["at_cell"]}), [])
-        finding["said"] = finding_notes.summary(said) or "–"
+        raw = {**finding, "cell": finding["at_cell"]}
+        finding["message"], finding["fix"] = tables.localised(raw)
+        finding["said"] = _noted(remarks.get(finding_notes.Finding.of(raw), [])) or "–"
     current = {v["reporter"]: v["version"] for v in report}  # oldest first: the last one stays
-    return html.Div([html.H3(f"Versions received ({len(report)})"),
+    return html.Div([html.H3(_("Versions received ({count})", count=i18n.number(len(report)))),
                      *(_version(v, country, v["version"] == current[v["reporter"]])
                        for v in sorted(report, key=lambda v: (v["reporter"], -v["version"])))])
 
@@ -222,14 +256,17 @@ def _versions(country: str, quarter: str) -> html.Div:
 def _version(v: dict, country: str, current: bool) -> html.Section:
     """One version: its file, who sent it and when, the cover's notes, its warnings, the cells
     changed since its organisation's previous version and its effect on the KPIs."""
-    title = " · ".join(filter(None, [f"Version {v['version']}", v["organisation"],
-                                     "current" if current else "superseded"]))
-    notes = ["Notes on the cover: ", html.Q(v["notes"])] if v["notes"] else "No notes on the cover."
+    title = " · ".join(filter(None, [_("Version {version}", version=v["version"]), v["organisation"],
+                                     _("current") if current else _("superseded")]))
+    notes = [_("Notes on the cover:") + " ", html.Q(v["notes"])] if v["notes"] \
+        else _("No notes on the cover.")
+    received = _minute(v["received_at"])
     return html.Section([
         html.H4(title),
-        html.P(f"{v['file_name']}, received {_minute(v['received_at'])}, " + (
-            f"uploaded by {v['uploaded_by']}." if v["uploaded_by"] else "uploader not recorded."),
-            className="muted"),
+        html.P(_("{file}, received {time}, uploaded by {user}.", file=v["file_name"], time=received,
+                 user=v["uploaded_by"]) if v["uploaded_by"] else
+               _("{file}, received {time}, uploader not recorded.", file=v["file_name"], time=received),
+               className="muted"),
         html.P(notes, className="review-notes"),
         _findings(v["findings"]),
         _changes(v),
@@ -240,21 +277,25 @@ def _version(v: dict, country: str, current: bool) -> html.Section:
 def _findings(found: list[dict]) -> html.Div:
     """A version's warnings, each with its cell, what is wrong and how to fix it."""
     if not found:
-        return html.P("No warnings.", className="ok")
-    return html.Div([html.H5(f"Warnings ({len(found)})"),
+        return html.P(_("No warnings."), className="ok")
+    return html.Div([html.H5(_("Warnings ({count})", count=i18n.number(len(found)))),
                      _table(FINDINGS, found, className="review-findings")])
 
 
 def _changes(v: dict) -> html.Div:
     """The cells whose value differs from the organisation's previous version."""
     if v["version"] == 1:
-        return html.P("First version: nothing to compare with.", className="muted")
+        return html.P(_("First version: nothing to compare with."), className="muted")
     if not v["changed_cells"]:
-        return html.P(f"No cell changed since version {v['version'] - 1}.", className="muted")
+        return html.P(_("No cell changed since version {version}.", version=v["version"] - 1),
+                      className="muted")
+    empty = _("(empty)")
     rows = [{**c, "where": f"{c['sheet']}!{c['cell']}", "id": c["id"] or "–",
-             "before": c["before"] or "(empty)", "after": c["after"] or "(empty)"}
+             "field": _field(c["sheet"], c["field"]),
+             "before": c["before"] or empty, "after": c["after"] or empty}
             for c in v["changed_cells"]]
-    return html.Div([html.H5(f"Cells changed since version {v['version'] - 1} ({len(rows)})"),
+    return html.Div([html.H5(_("Cells changed since version {version} ({count})", version=v["version"] - 1,
+                               count=i18n.number(len(rows)))),
                      _table(CHANGES, rows, className="review-changes")])
 
 
@@ -262,18 +303,50 @@ def _effect(effects: list[dict], country: str) -> html.Div:
     """What the version changed in each KPI of the country and of the whole project, as of its
     quarter: before → after, the KPIs it left unchanged left out."""
     reg = registry.get()
-    rows = [{"kpi": reg.kpi(e["kpi"]).label, "where": reg.country(country).name if e["country"]
-             else "Whole project", "before": ui.number(e["before"]), "after": ui.number(e["after"]),
-             "change": f"{e['change']:+,.0f}" if pd.notna(e["change"]) else "–"}
+    rows = [{"kpi": i18n.kpi(reg.kpi(e["kpi"])), "where": i18n.country(country) if e["country"]
+             else _("Whole project"), "before": ui.number(e["before"]), "after": ui.number(e["after"]),
+             "change": _signed(e["change"])}
             for e in effects if e["change"] != 0]
     if not rows:
-        return html.P("No KPI changed.", className="muted")
-    return html.Div([html.H5("Effect on the KPIs"), _table(EFFECTS, rows, className="review-effect")])
+        return html.P(_("No KPI changed."), className="muted")
+    return html.Div([html.H5(_("Effect on the KPIs")), _table(EFFECTS, rows, className="review-effect")])
+
+
+def _field(sheet_name: str, field_id: str) -> str:
+    """A changed cell's field as the template labels it in the reader's language (its sheet
+    found by the name the workbook gave it), else its id."""
+    for sheet in registry.get().template.sheets:
+        if sheet_name in sheet.labels.values() and any(f.id == field_id for f in sheet.fields):
+            return sheet.field(field_id).label(i18n.lang())
+    return field_id
+
+
+def _signed(change: float | None) -> str:
+    """A change with its sign, as the reader's language writes numbers: +1,000 or -12."""
+    if change is None or pd.isna(change):
+        return "–"
+    return ("+" if change >= 0 else "-") + i18n.number(abs(change))
+
+
+def _noted(notes: list[dict]) -> str:
+    """What was said of a warning, one line each (finding_notes.summary, in the reader's
+    language), e.g. "explained by bg-partner on 5 Oct 2022: the census counts twice"."""
+    return "\n".join(i18n.word(NOTED[n["action"]]).format(actor=n["actor"], day=_day(n["at"]))
+                      + (f": {n['text']}" if n["text"] else "") for n in notes)
+
+
+def _day(value: str) -> str:
+    """The day of an ISO time, as the reader's language writes dates."""
+    try:
+        return i18n.date(dt.date.fromisoformat(str(value)[:10]))
+    except ValueError:
+        return str(value)[:10]
 
 
 def _table(columns: dict[str, str], rows: list[dict], id: str | None = None,
            className: str = "") -> html.Div:
     """A small table; a phone shows each row as a block, each value with its column's name."""
+    columns = {field: i18n.word(label) for field, label in columns.items()}
     head = html.Thead(html.Tr([html.Th(label, scope="col") for label in columns.values()]))
     body = html.Tbody([html.Tr([html.Td(row[field], **{"data-label": label})
                                 for field, label in columns.items()]) for row in rows])
@@ -284,7 +357,7 @@ def _table(columns: dict[str, str], rows: list[dict], id: str | None = None,
 
 def _state(state: str) -> html.Span:
     """A review state in words, with its symbol."""
-    return html.Span([html.Span(SYMBOLS[state], **{"aria-hidden": "true"}), f" {state}"],
+    return html.Span([html.Span(SYMBOLS[state], **{"aria-hidden": "true"}), f" {i18n.word(state)}"],
                      className=f"review-state review-state-{state}")
 
 
@@ -315,21 +388,34 @@ def _decide(action: str, country: str, quarter: str, shown: dict[str, int], orga
     keys = sorted((k for k in current if not organisation or k.reporter == organisation),
                   key=lambda k: k.reporter)
     if not keys:
-        return [f"No accepted workbook for {country} {quarter}: nothing to decide."], False
+        return [_("No accepted workbook for {country} {quarter}: nothing to decide.", country=country,
+                  quarter=quarter)], False
     lines, recorded = [], False
     for key in keys:
         if shown.get(key.reporter) != current[key]:
-            lines.append(f"{key} has version {current[key]} now, received since this page was "
-                         "opened: reload the page to review it.")
+            lines.append(_("{key} has version {version} now, received since this page was opened: "
+                           "reload the page to review it.", key=key, version=current[key]))
             continue
         try:
             now = approvals.decide(action, key, current[key], user.username, reason,
                                    address=auth.address())
-            lines.append(f"{key} version {current[key]}: {now}.")
+            lines.append(_("{key} version {version}: {state}.", key=key, version=current[key],
+                           state=i18n.word(now)))
             recorded = True
         except approvals.DecisionError as exc:
-            lines.append(str(exc))
+            lines.append(_refused(action, key, current[key], reason) or str(exc))
     return lines, recorded
+
+
+def _refused(action: str, key: approvals.Key, version: int, reason: str) -> str | None:
+    """Why approvals.decide refused a decision, in the reader's language: a reason missing, or
+    the key's state not allowing it (None for anything else)."""
+    if action in NEEDS_REASON and not reason.strip():
+        return i18n.word(NEEDS_REASON[action]).format(key=key)
+    now = approvals.state(version, approvals.latest([key]).get(key))
+    if action in NOT_NOW and now not in approvals.ALLOWED[action]:
+        return i18n.word(NOT_NOW[action]).format(key=key, state=i18n.word(now))
+    return None
 
 
 @callback(Output("review-status", "children"), Output("review-queue", "children"),

@@ -27,7 +27,8 @@ dash.register_page(__name__, path="/submissions", name="Submissions", title="Sub
 WORDS = (N_("Partner"), N_("Reported by"), N_("Submitted on"), N_("Notes"), N_("Received at"),
          N_("Uploaded by"), N_("Current"), N_("Due"), N_("Days after due"), N_("Overdue since"),
          N_("Days overdue"), N_("Rejected files"), N_("Rejected at"), N_("First error"), N_("Sha256"),
-         N_("current"), N_("superseded"), N_("not recorded"), N_("unknown"))
+         N_("current"), N_("superseded"), N_("not recorded"), N_("unknown"), N_("Days late"),
+         N_("Organisations"))
 
 
 def layout(**_query) -> html.Div:
@@ -78,7 +79,8 @@ def _cell(row: dict, reviews: bool) -> html.Td:
 
 
 def _matrix_rows(matrix: pd.DataFrame) -> pd.DataFrame:
-    return matrix.assign(status=[tables.status_text(r) for r in matrix.to_dict("records")])
+    rows = matrix.assign(status=[tables.status_text(r) for r in matrix.to_dict("records")])
+    return rows.rename(columns=ui.header)  # downloaded under the headings of the reader's language
 
 
 def _overdue(late: pd.DataFrame, reg) -> html.Div:

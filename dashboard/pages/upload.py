@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import hashlib
 import io
 import logging
 from pathlib import Path
@@ -23,7 +25,7 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html,
 
 from dashboard import auth, data, i18n, ui
 from dashboard.i18n import N_, _
-from pipelines import check, ingest, notify, uploads
+from pipelines import check, ingest, notify, stages, uploads
 from pipelines.declaration import registry, template
 from pipelines.ingest import ANNOTATED_SUFFIX
 from pipelines.intake import container
@@ -38,6 +40,8 @@ MAX_UPLOAD_MB = container.MAX_FILE_BYTES // container.MB
 SUBMIT, CHECK = "submit", "check"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 log = logging.getLogger(__name__)
+TOO_LARGE = N_("{filename} is {size} MB: the limit is {limit} MB. Remove images or unused sheets, "
+               "save it again and upload it again.")
 STORAGE_FAILED = N_("The server cannot store files at the moment (its storage is full or read-only). "
                     "{filename} is kept if it could be and will be loaded once the storage is fixed; "
                     "if it is not on the Submissions page tomorrow, upload it again. The coordination "
@@ -76,10 +80,17 @@ def layout(**_query) -> html.Div:
                 html.Span(_("choose a file"), className="dropzone-link")])),
             html.P(id="upload-too-large", role="alert", className="error"),
             dcc.Store(id="upload-payload"),
-            dcc.Loading(html.Div(id="upload-result", **{"aria-live": "polite"}), custom_spinner=html.P([
-                html.Span(className="spinner", **{"aria-hidden": "true"}),
-                _("Working on your workbook: reading its sheets, checking every cell, then loading it. "
-                  "A large file can take a minute.")], className="progress", role="status")),
+            # the message for a file over the limit, its name and size filled in by the browser
+            dcc.Store(id="upload-too-large-text",
+                      data=_(TOO_LARGE, limit=MAX_UPLOAD_MB, filename="{filename}", size="{size}")),
+            dcc.Store(id="upload-sending-text", data=_(SENDING)),
+            # shown while a workbook is worked on: the stage it has reached, asked every 0.7 s
+            html.P([html.Span(className="spinner", **{"aria-hidden": "true"}),
+                    html.Span(_(SENDING), id="upload-stage"),
+                    html.Span(_("A large file can take a minute."), className="muted")],
+                   id="upload-progress", className="progress", role="status", hidden=True),
+            dcc.Interval(id="upload-ticker", interval=700, disabled=True),
+            html.Div(id="upload-result", **{"aria-live": "polite"}),
             dcc.Download(id="upload-annotated-download"),
         ], className="panel"),
         html.Section([
@@ -113,24 +124,26 @@ def layout(**_query) -> html.Div:
 # server would answer 413, which Dash does not show), pass the others on, and empty the file
 # input so that dropping the same file again uploads it again.
 clientside_callback(
-    f"""function(contents, filename) {{
+    f"""function(contents, filename, said, sending) {{
         const input = document.querySelector('#upload-file input[type=file]');
         if (input) {{ input.value = ''; }}
         const keep = window.dash_clientside.no_update;
-        if (!contents) {{ return [keep, keep, null]; }}
+        if (!contents) {{ return [keep, keep, null, keep, keep, keep]; }}
         const bytes = Math.floor((contents.length - contents.indexOf(',') - 1) * 3 / 4);
         if (bytes > {MAX_UPLOAD_MB * 1024 * 1024}) {{
             const mb = (Math.ceil(bytes * 10 / 1048576) / 10).toFixed(1);  // never shown as the limit
-            return [filename + ' is ' + mb + ' MB: the limit is {MAX_UPLOAD_MB} MB. Remove images '
-                    + 'or unused sheets, save it again and upload it again.',
-                    keep, null];
+            const message = said.replace('{{filename}}', filename).replace('{{size}}', mb);
+            return [message, keep, null, keep, keep, keep];
         }}
-        // a new object each time (`at`), or the same file dropped again would not be sent
-        return ['', {{contents: contents, filename: filename, at: Date.now()}}, null];
+        // a new object each time (`at`), or the same file dropped again would not be sent; the
+        // progress line shows and asks for the stage until the answer comes
+        return ['', {{contents: contents, filename: filename, at: Date.now()}}, null, false, false, sending];
     }}""",
     Output("upload-too-large", "children"), Output("upload-payload", "data"),
-    Output("upload-file", "contents"),
-    Input("upload-file", "contents"), State("upload-file", "filename"), prevent_initial_call=True)
+    Output("upload-file", "contents"), Output("upload-progress", "hidden"),
+    Output("upload-ticker", "disabled"), Output("upload-stage", "children", allow_duplicate=True),
+    Input("upload-file", "contents"), State("upload-file", "filename"),
+    State("upload-too-large-text", "data"), State("upload-sending-text", "data"), prevent_initial_call=True)
 
 
 @callback(Output("upload-result", "children"), Input("upload-payload", "data"),
@@ -143,16 +156,65 @@ def _upload(payload: dict | None, mode: str, lang: str):
     lang = lang if isinstance(lang, str) and lang in reg.languages else ""
     filename = payload.get("filename")
     filename = filename[:255] if isinstance(filename, str) and filename.strip() else "upload.xlsx"
+    progress = _progress_file(payload)
     try:
-        answer = _answer(payload, mode, lang, filename)
+        with stages.watched(lambda stage: _note(progress, stage)):
+            answer = _answer(payload, mode, lang, filename)
     except OSError:
         log.exception("storing or loading the upload %r failed", filename)
         auth.audit("upload_failed", filename, "storage full or read-only")
         answer = html.P([html.Span(_("✖ Not loaded"), className="verdict verdict-refused"),
                          " " + _(STORAGE_FAILED, filename=filename)], id="upload-verdict")
+    finally:
+        with contextlib.suppress(OSError):
+            progress.unlink(missing_ok=True)
     # keyed by the moment of the drop: the answer is drawn (and announced) again even when the
     # same file gives the same answer
     return html.Div(answer, key=str(payload.get("at", "")))
+
+
+# the answer is there: the progress line goes, and stops asking
+clientside_callback("function(_answer) { return [true, true]; }",
+                    Output("upload-progress", "hidden", allow_duplicate=True),
+                    Output("upload-ticker", "disabled", allow_duplicate=True),
+                    Input("upload-result", "children"), prevent_initial_call=True)
+
+
+SENDING = N_("Sending your workbook…")
+STAGES = {  # what the progress line says at each stage of the work (pipelines/stages.py)
+    stages.WAITING: N_("Waiting for the uploads sent before yours…"),
+    stages.READING: N_("Reading the sheets of your workbook…"),
+    stages.CHECKING: N_("Checking every cell…"),
+    stages.LOADING: N_("Loading it into the database…"),
+    stages.MARKING: N_("Marking the cells to fix in your workbook…"),
+}
+
+
+def _progress_file(payload: dict) -> Path:
+    """Where the stage of this reader's upload is noted: a file, since the page may ask another
+    server process than the one doing the work."""
+    user = auth.current()
+    token = hashlib.sha256(f"{user.username if user else ''}|{payload.get('at')}".encode()).hexdigest()
+    return uploads.uploads_dir() / "progress" / token[:32]
+
+
+def _note(progress: Path, stage: str) -> None:
+    with contextlib.suppress(OSError):  # a full disk must not stop the upload for a progress line
+        progress.parent.mkdir(parents=True, exist_ok=True)
+        progress.write_text(stage)
+
+
+@callback(Output("upload-stage", "children"), Input("upload-ticker", "n_intervals"),
+          State("upload-payload", "data"), prevent_initial_call=True)
+def _stage(_ticks, payload: dict | None):
+    """The stage the reader's upload has reached, in their language."""
+    if not isinstance(payload, dict) or auth.current() is None:
+        return no_update
+    try:
+        stage = _progress_file(payload).read_text()
+    except OSError:
+        return no_update
+    return _(STAGES[stage]) if stage in STAGES else no_update
 
 
 def _answer(payload: dict, mode: str, lang: str, filename: str):
@@ -270,11 +332,11 @@ def _effect(reg, outcome: dict) -> html.Div | None:
         effects = versions.kpi_effect(con, reg, country, outcome["quarter"], reporter, outcome["version"])
     changed = [e for e in effects if e["country"] == country and e["change"]]
     if not changed:
-        return html.P(_("No KPI of {country} changed.", country=reg.country(country).name), className="muted",
+        return html.P(_("No KPI of {country} changed.", country=i18n.country(country)), className="muted",
                       id="upload-effect")
     return html.Div([html.P(_("Effect on the KPIs of {country} as of {quarter}:",
-                              country=reg.country(country).name, quarter=outcome["quarter"])),
-                     html.Ul([html.Li(f"{reg.kpi(e['kpi']).label}: {ui.number(e['before'])} → "
+                              country=i18n.country(country), quarter=outcome["quarter"])),
+                     html.Ul([html.Li(f"{i18n.kpi(reg.kpi(e['kpi']))}: {ui.number(e['before'])} → "
                                       f"{ui.number(e['after'])} ({'+' if e['change'] > 0 else '−'}"
                                       f"{ui.number(abs(e['change']))})")
                               for e in changed])], id="upload-effect")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -21,6 +22,11 @@ Labels = dict[str, str]
 # The cover (the one form sheet) names the workbook's country, quarter and partner organisation
 # in fields of these ids and types: the monitor's own vocabulary, whatever the project.
 COVER_FIELDS = {"country": "country", "quarter": "quarter", "partner": "partner"}
+
+
+def said(labels: Labels, lang: str) -> str:
+    """A declared text in a language, else in English (the coordination's language)."""
+    return labels.get(lang) or labels["en"]
 
 
 class RegistryError(Exception):
@@ -45,6 +51,7 @@ class Project(Strict):
     acronym: str
     grant: str
     fund: str
+    fund_labels: Labels = {}  # the fund's name in the partners' languages, for the dashboard
     start: dt.date
     end: dt.date
     reporting: Literal["quarterly"]
@@ -53,11 +60,25 @@ class Project(Strict):
     template_version: str
     known_template_versions: list[str]
 
+    def fund_in(self, lang: str) -> str:
+        return said({"en": self.fund, **self.fund_labels}, lang)
+
 
 class StatusStyle(Strict):
     label: str
+    labels: Labels = {}  # the label in the partners' languages
     colour: str
     symbol: str
+
+    def said(self, lang: str) -> str:
+        return said({"en": self.label, **self.labels}, lang)
+
+
+class Fact(Strict):
+    """A fact shown on a country's page, e.g. Council: new council in Graz, in each language."""
+
+    label: Labels
+    text: Labels
 
 
 class StatusRule(Strict):
@@ -76,8 +97,7 @@ class Country(Strict):
     reporting: Literal["consolidated", "per_partner"] = "consolidated"
     place: str
     language: str
-    # facts shown on the country's page, label -> text (e.g. {Council: new council in Graz})
-    facts: dict[str, str] = {}
+    facts: list[Fact] = []  # shown on the country's page
     lat: float
     lon: float
     targets: dict[str, float]
@@ -140,7 +160,20 @@ class KpiSource(Strict):
 class AmifRef(Strict):
     ref: str
     wording: str
+    wordings: Labels = {}  # the indicator's official wording in the partners' languages
     value: str | None = None  # a field of the KPI's source sheet this indicator sums instead
+
+    def said(self, lang: str) -> str:
+        return said({"en": self.wording, **self.wordings}, lang)
+
+
+class KpiWords(Strict):
+    """A KPI's texts in one of the partners' languages; a text not given shows in English."""
+
+    label: str | None = None
+    unit: str | None = None
+    description: str | None = None
+    counting_rule: str | None = None
 
 
 class Kpi(Strict):
@@ -161,6 +194,12 @@ class Kpi(Strict):
     # a flow's figures reported once, not a pace that recurs: rows of its sheet whose coded field
     # has one of these codes, {field: [codes]} (e.g. the migrants in a council's territory)
     one_off: dict[str, list[str]] = {}
+    translations: dict[str, KpiWords] = {}  # language -> its texts (the English ones above)
+
+    def said(self, part: Literal["label", "unit", "description", "counting_rule"], lang: str) -> str:
+        """One of the KPI's texts in a language, else in English."""
+        words = self.translations.get(lang)
+        return (getattr(words, part) if words else None) or getattr(self, part)
 
 
 class SheetField(Strict):
@@ -183,7 +222,7 @@ class SheetField(Strict):
     help: Labels
 
     def label(self, lang: str) -> str:
-        return self.labels.get(lang) or self.labels["en"]
+        return said(self.labels, lang)
 
 
 class Sheet(Strict):
@@ -193,7 +232,7 @@ class Sheet(Strict):
     fields: list[SheetField]
 
     def label(self, lang: str) -> str:
-        return self.labels.get(lang) or self.labels["en"]
+        return said(self.labels, lang)
 
     def field(self, field_id: str) -> SheetField:
         return next(f for f in self.fields if f.id == field_id)
@@ -408,6 +447,13 @@ class Registry(Strict):
                 problems.append(
                     f"entities.{name}: sheet/key {entity.sheet}.{entity.key} not in template"
                 )
+        for where, given in self._translated():
+            unknown = sorted(set(given) - set(self.languages))
+            if unknown:
+                problems.append(f"{where}: {unknown} not in languages")
+        for country in self.countries:
+            if any("en" not in f.label or "en" not in f.text for f in country.facts):
+                problems.append(f"countries.{country.code}.facts: each label and text needs `en`")
         kpi_ids = [k.id for k in self.kpis]
         if len(set(kpi_ids)) != len(kpi_ids):
             problems.append("kpis: ids must be unique")
@@ -453,6 +499,17 @@ class Registry(Strict):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _translated(self) -> Iterator[tuple[str, dict]]:
+        """(key, its texts by language) of every declared text given in other languages."""
+        yield "project.fund_labels", self.project.fund_labels
+        for name, style in self.status_rule.statuses.items():
+            yield f"status_rule.statuses.{name}.labels", style.labels
+        for kpi in self.kpis:
+            yield f"kpis.{kpi.id}.translations", kpi.translations
+            for framework, refs in kpi.amif.items():
+                for i, ref in enumerate(refs):
+                    yield f"kpis.{kpi.id}.amif.{framework}.{i}.wordings", ref.wordings
 
     def _one_off_problems(self, kpi: Kpi) -> list[str]:
         """A KPI's one-off figures are rows of its flow's sheet picked by coded values."""
