@@ -372,7 +372,7 @@ def all_findings(warnings: pd.DataFrame, rejected: list[dict], accepted: pd.Data
     said = [(notes or {}).get(finding_notes.Finding.of(row), []) for row in warnings.to_dict("records")]
     current = warnings.get("current", pd.Series(True, index=warnings.index))
     kept = warnings.assign(
-        outcome="accepted", review=[finding_notes.summary(n) for n in said],
+        outcome="accepted", review=[noted(n) for n in said],
         state=["closed: superseded" if not now else "closed: accepted"
                if finding_notes.verdict(n) == "accepted" else "open"
                for now, n in zip(current, said, strict=True)])
@@ -453,3 +453,14 @@ def records(frame: pd.DataFrame) -> list[dict]:
     """A frame's rows as JSON-ready dicts, for a grid or a download."""
     return [{c: _plain(v) for c, v in zip(frame.columns, row, strict=True)}
             for row in frame.itertuples(index=False, name=None)]
+
+
+NOTED = {"explain": N_("explained by {actor} on {day}"), "accept": N_("accepted by {actor} on {day}"),
+         "correct": N_("correction asked by {actor} on {day}")}
+
+
+def noted(notes: list[dict]) -> str:
+    """What was said of a warning (finding_notes), one line each, in the reader's language, e.g.
+    "explained by bg-partner on 5 Oct 2022: the census counts twice"."""
+    return "\n".join(word(NOTED[n["action"]]).format(actor=n["actor"], day=i18n.date(_day(n["at"])))
+                     + (f": {n['text']}" if n["text"] else "") for n in notes)

@@ -134,13 +134,16 @@ def header(column: str) -> str:
     return column if column[:1].isdigit() else _(text[:1].upper() + text[1:])
 
 
-NUMBER = {"type": "rightAligned",
-          "valueFormatter": {"function": "params.value == null ? '' : d3.format(',')(params.value)"}}
-# counts among words ("<5", "not collected"): text to the grid, which would show a word in a
-# number column as "Invalid Number", aligned and formatted as numbers
-COUNTS = {"type": "rightAligned", "cellDataType": "text", "valueFormatter": {"function": (
-    "params.value == null ? '' : d3.format(',')(params.value) == 'NaN' ? params.value "
-    ": d3.format(',')(params.value)")}}
+def _numbers(words_too: bool) -> dict:
+    """A grid column of numbers written as the reader's language writes them (1 234 in French,
+    1.234 in German); `words_too`: counts among words ("<5", "not collected"), given to the grid
+    as text, which would show a word in a number column as "Invalid Number", aligned and
+    formatted as numbers."""
+    shown = f"Number(params.value).toLocaleString('{i18n.lang()}')"
+    if words_too:
+        return {"type": "rightAligned", "cellDataType": "text", "valueFormatter": {"function": (
+            f"params.value == null ? '' : isNaN(Number(params.value)) ? params.value : {shown}")}}
+    return {"type": "rightAligned", "valueFormatter": {"function": f"params.value == null ? '' : {shown}"}}
 
 
 def _kind(values: pd.Series) -> dict:
@@ -148,9 +151,9 @@ def _kind(values: pd.Series) -> dict:
     if pd.api.types.is_bool_dtype(values):
         return {}
     if pd.api.types.is_numeric_dtype(values):
-        return NUMBER
+        return _numbers(words_too=False)
     numbers = [isinstance(v, Number) and not isinstance(v, bool) and v == v for v in values]
-    return COUNTS if any(numbers) else {}
+    return _numbers(words_too=True) if any(numbers) else {}
 
 
 def _narrowest(heading: str) -> int:

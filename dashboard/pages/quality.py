@@ -150,7 +150,7 @@ def _chosen(rows):
     row = _allowed(rows)
     if row is None:
         return html.P(_("Choose a warning of a loaded file in the table above."), className="muted")
-    said = finding_notes.summary(finding_notes.by_finding().get(finding_notes.Finding.of(row), []))
+    said = tables.noted(finding_notes.by_finding().get(finding_notes.Finding.of(row), []))
     where = "!".join(filter(None, (row.get("sheet"), row.get("cell")))) or _("the file")
     return [html.P([html.Strong(f"{row['country']} {row['quarter']} · {row['file_name']} · {where}: "),
                     row.get("message") or ""]),

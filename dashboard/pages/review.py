@@ -11,7 +11,6 @@ and in the audit trail.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import dash
@@ -50,10 +49,6 @@ NEEDS_REASON = {"return": N_("To return {key}, give the reason: the partner read
 NOT_NOW = {"approve": N_("{key} is {state}: it can be approved only when submitted or returned or reopened."),
            "return": N_("{key} is {state}: it can be returned only when submitted or reopened."),
            "reopen": N_("{key} is {state}: it can be reopened only when approved.")}
-NOTED = {"explain": N_("explained by {actor} on {day}"), "accept": N_("accepted by {actor} on {day}"),
-         "correct": N_("correction asked by {actor} on {day}")}
-
-
 def layout(country: str | None = None, quarter: str | None = None, **_query) -> html.Div:
     if data.latest_quarter() is None:
         return ui.no_data()
@@ -246,7 +241,7 @@ def _versions(country: str, quarter: str) -> html.Div:
     for finding in (f for v in report for f in v["findings"]):
         raw = {**finding, "cell": finding["at_cell"]}
         finding["message"], finding["fix"] = tables.localised(raw)
-        finding["said"] = _noted(remarks.get(finding_notes.Finding.of(raw), [])) or "–"
+        finding["said"] = tables.noted(remarks.get(finding_notes.Finding.of(raw), [])) or "–"
     current = {v["reporter"]: v["version"] for v in report}  # oldest first: the last one stays
     return html.Div([html.H3(_("Versions received ({count})", count=i18n.number(len(report)))),
                      *(_version(v, country, v["version"] == current[v["reporter"]])
@@ -326,21 +321,6 @@ def _signed(change: float | None) -> str:
     if change is None or pd.isna(change):
         return "–"
     return ("+" if change >= 0 else "-") + i18n.number(abs(change))
-
-
-def _noted(notes: list[dict]) -> str:
-    """What was said of a warning, one line each (finding_notes.summary, in the reader's
-    language), e.g. "explained by bg-partner on 5 Oct 2022: the census counts twice"."""
-    return "\n".join(i18n.word(NOTED[n["action"]]).format(actor=n["actor"], day=_day(n["at"]))
-                      + (f": {n['text']}" if n["text"] else "") for n in notes)
-
-
-def _day(value: str) -> str:
-    """The day of an ISO time, as the reader's language writes dates."""
-    try:
-        return i18n.date(dt.date.fromisoformat(str(value)[:10]))
-    except ValueError:
-        return str(value)[:10]
 
 
 def _table(columns: dict[str, str], rows: list[dict], id: str | None = None,

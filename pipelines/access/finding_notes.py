@@ -94,10 +94,3 @@ def verdict(notes: list[dict]) -> str:
     """A manager's latest word on a warning: "accepted", "correction asked" or "" (none yet)."""
     said = [n for n in notes if n["action"] in VERDICTS]
     return VERDICTS[said[-1]["action"]] if said else ""
-
-
-def summary(notes: list[dict]) -> str:
-    """The notes as one line each, e.g. "explained by bg-partner: the census counts twice"."""
-    words = {"explain": "explained", "accept": "accepted", "correct": "correction asked"}
-    return "\n".join(f"{words[n['action']]} by {n['actor']} on {n['at'][:10]}"
-                     + (f": {n['text']}" if n["text"] else "") for n in notes)
