@@ -4,6 +4,7 @@ downloads, country x quarter grids."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from numbers import Number
 from urllib.parse import urlencode
@@ -11,6 +12,7 @@ from urllib.parse import urlencode
 import dash
 import dash_ag_grid as dag
 import pandas as pd
+from babel.numbers import get_decimal_symbol, get_group_symbol
 from dash import Input, Output, callback, dcc, html
 
 from dashboard import downloads, i18n
@@ -135,14 +137,18 @@ def header(column: str) -> str:
 
 
 def _numbers(words_too: bool) -> dict:
-    """A grid column of numbers written as the reader's language writes them (1 234 in French,
-    1.234 in German); `words_too`: counts among words ("<5", "not collected"), given to the grid
-    as text, which would show a word in a number column as "Invalid Number", aligned and
-    formatted as numbers."""
-    shown = f"Number(params.value).toLocaleString('{i18n.lang()}')"
+    """A grid column of numbers written with the reader's language's separators (1 234 in
+    French, 1.234 in German; d3-format, which the grid's formatters may use, with Babel's
+    symbols); `words_too`: counts among words ("<5", "not collected"), given to the grid as
+    text, which would show a word in a number column as "Invalid Number", aligned and formatted
+    as numbers."""
+    lang = i18n.lang()
+    symbols = json.dumps({"decimal": get_decimal_symbol(lang), "thousands": get_group_symbol(lang),
+                          "grouping": [3], "currency": ["", ""]})
+    shown = f"d3.formatLocale({symbols}).format(',')(params.value)"
     if words_too:
         return {"type": "rightAligned", "cellDataType": "text", "valueFormatter": {"function": (
-            f"params.value == null ? '' : isNaN(Number(params.value)) ? params.value : {shown}")}}
+            f"params.value == null ? '' : d3.format(',')(params.value) == 'NaN' ? params.value : {shown}")}}
     return {"type": "rightAligned", "valueFormatter": {"function": f"params.value == null ? '' : {shown}"}}
 
 

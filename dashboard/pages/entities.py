@@ -72,8 +72,8 @@ def layout(kind: str | None = None, country: str | None = None, as_of: str | Non
                                "reports it. Status by quarter names each change with its quarter; "
                                "a column per quarter follows (blank: not reported). The source is "
                                "the sheet and cell of its latest status."), className="muted"),
-                      _headed(ui.table("entities-table", frame, pinned=("id",), wrap=_long(frame)),
-                              _field_headings(reg, kind))],
+                      ui.table("entities-table", frame, pinned=("id",), wrap=_long(frame),
+                               headings=_field_headings(reg, kind))],
                      className="panel"),
     ])
 
@@ -88,14 +88,6 @@ def _field_headings(reg, kind: str | None) -> dict[str, str]:
             for field in reg.sheet(spec.sheet).fields:
                 labels.setdefault(field.id, set()).add(field.label(lang))
     return {field: said.pop() for field, said in labels.items() if len(said) == 1}
-
-
-def _headed(block: html.Div, headings: dict[str, str]) -> html.Div:
-    """A ui.table whose columns named in `headings` show those headings; their ids (and so the
-    downloads and the links to a column) stay as they are."""
-    for column in block.children[0].columnDefs:
-        column["headerName"] = headings.get(column["field"], column["headerName"])
-    return block
 
 
 def _key_columns_first(frame: pd.DataFrame, reg) -> pd.DataFrame:
