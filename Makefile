@@ -59,7 +59,7 @@ system-deps: ## Install Chromium and LibreOffice for the browser and file tests,
 
 test: setup system-deps ## Run every test (unit, files, database, headless Chromium), two at a time
 	@echo "==> running the tests"
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist worksteal
 
 translations: setup ## Update the dashboard's catalogues (dashboard/locale/*/LC_MESSAGES/messages.po) from its code
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ --no-location --sort-output --omit-header \
