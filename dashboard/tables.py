@@ -464,3 +464,14 @@ def noted(notes: list[dict]) -> str:
     "explained by bg-partner on 5 Oct 2022: the census counts twice"."""
     return "\n".join(word(NOTED[n["action"]]).format(actor=n["actor"], day=i18n.date(_day(n["at"])))
                      + (f": {n['text']}" if n["text"] else "") for n in notes)
+
+
+def field_headings(registry: Registry, sheets: list[str]) -> dict[str, str]:
+    """Columns of these sheets' rows headed as their workbooks label the fields in the reader's
+    language; a field the sheets label differently (a council's and an authority's name) keeps
+    its own heading."""
+    labels: dict[str, set[str]] = {}
+    for sheet in sheets:
+        for field in registry.sheet(sheet).fields:
+            labels.setdefault(field.id, set()).add(field.label(i18n.lang()))
+    return {field: said.pop() for field, said in labels.items() if len(said) == 1}

@@ -135,9 +135,7 @@ def _kpis(reg, mine: pd.DataFrame, code: str, as_of: str) -> html.Div:
 def _headings(reg, sheet: str) -> dict[str, str]:
     """The columns of an entity's table under its fields' labels in the reader's language (in
     English, as their ids say)."""
-    if i18n.lang() == i18n.DEFAULT:
-        return {}
-    return {f.id: f.label(i18n.lang()) for f in reg.sheet(sheet).fields}
+    return {} if i18n.lang() == i18n.DEFAULT else tables.field_headings(reg, [sheet])
 
 
 def _entities(reg, name: str, as_of: str, code: str) -> pd.DataFrame:

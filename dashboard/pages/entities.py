@@ -49,9 +49,10 @@ def layout(kind: str | None = None, country: str | None = None, as_of: str | Non
     kind = args.pick(kind, list(reg.entities), "kind of entity")
     country = args.pick(country, [c.code for c in reg.countries], "country")
     as_of = args.pick(as_of, reg.quarters, "quarter", latest)
-    frames = []
+    frames, shown = [], []  # the tables and the sheets they come from
     for name, spec in reg.entities.items():
         if kind in (None, name):
+            shown.append(spec.sheet)
             history = data.sheet_rows(spec.sheet, spec.status_field, as_of, country)
             table = tables.entity_table(history, reg, name, data.counted(name, as_of, country))
             frames.append(table.assign(kind=name))
@@ -73,21 +74,9 @@ def layout(kind: str | None = None, country: str | None = None, as_of: str | Non
                                "a column per quarter follows (blank: not reported). The source is "
                                "the sheet and cell of its latest status."), className="muted"),
                       ui.table("entities-table", frame, pinned=("id",), wrap=_long(frame),
-                               headings=_field_headings(reg, kind))],
+                               headings=tables.field_headings(reg, shown))],
                      className="panel"),
     ])
-
-
-def _field_headings(reg, kind: str | None) -> dict[str, str]:
-    """The columns of the entities' sheets, headed as their workbooks label them in the reader's
-    language; a field the kinds shown label differently (a council's and an authority's name)
-    keeps its own heading ("Name")."""
-    lang, labels = i18n.lang(), {}
-    for name, spec in reg.entities.items():
-        if kind in (None, name):
-            for field in reg.sheet(spec.sheet).fields:
-                labels.setdefault(field.id, set()).add(field.label(lang))
-    return {field: said.pop() for field, said in labels.items() if len(said) == 1}
 
 
 def _key_columns_first(frame: pd.DataFrame, reg) -> pd.DataFrame:

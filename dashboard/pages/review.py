@@ -11,8 +11,6 @@ and in the audit trail.
 
 from __future__ import annotations
 
-import re
-
 import dash
 import pandas as pd
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
@@ -85,7 +83,7 @@ def _mail() -> html.P:
     try:
         s = smtp.settings()
     except smtp.NotConfigured as exc:
-        named = list(dict.fromkeys(re.findall(r"MVH_[A-Z_]+", str(exc))))  # the settings to check
+        named = exc.settings
         settings = _("{first} and {second}", first=named[0], second=named[1]) if len(named) == 2 \
             else ", ".join(named)
         return html.P(_("E-mail is not configured: set {settings} (see the README's E-mail "

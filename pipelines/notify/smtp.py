@@ -27,7 +27,12 @@ class MailError(Exception):
 
 
 class NotConfigured(MailError):
-    """E-mail is not configured; the message says which setting is missing or wrong."""
+    """E-mail is not configured; the message says which setting is missing or wrong, `settings`
+    names them (for a page that says it in its reader's language)."""
+
+    def __init__(self, message: str, *settings: str) -> None:
+        super().__init__(message)
+        self.settings = settings
 
 
 class Refused(Exception):
@@ -49,18 +54,20 @@ def settings() -> Settings:
     env = os.environ
     host, sender = env.get("MVH_SMTP_HOST", "").strip(), env.get("MVH_MAIL_FROM", "").strip()
     if not host or not sender:
-        missing = " and ".join(n for n, v in (("MVH_SMTP_HOST", host), ("MVH_MAIL_FROM", sender)) if not v)
-        raise NotConfigured(f"E-mail is not configured: set {missing} (see the README's E-mail "
-                            "notifications); no notice or reminder is sent.")
+        missing = [n for n, v in (("MVH_SMTP_HOST", host), ("MVH_MAIL_FROM", sender)) if not v]
+        raise NotConfigured(f"E-mail is not configured: set {' and '.join(missing)} (see the README's "
+                            "E-mail notifications); no notice or reminder is sent.", *missing)
     if "@" not in parseaddr(sender)[1]:
         raise NotConfigured(f"E-mail is not configured: MVH_MAIL_FROM {sender!r} is not an e-mail "
-                            "address (write it as monitor@example.org).")
+                            "address (write it as monitor@example.org).", "MVH_MAIL_FROM")
     switch = env.get("MVH_SMTP_STARTTLS", "true").strip().lower()
     if switch not in SWITCHES:
-        raise NotConfigured(f"E-mail is not configured: MVH_SMTP_STARTTLS is {switch!r}; use true or false.")
+        raise NotConfigured(f"E-mail is not configured: MVH_SMTP_STARTTLS is {switch!r}; use true or false.",
+                            "MVH_SMTP_STARTTLS")
     port = env.get("MVH_SMTP_PORT", "").strip() or ("587" if SWITCHES[switch] else "25")
     if not port.isdigit() or not 0 < int(port) < 65536:
-        raise NotConfigured(f"E-mail is not configured: MVH_SMTP_PORT is {port!r}; use a port number.")
+        raise NotConfigured(f"E-mail is not configured: MVH_SMTP_PORT is {port!r}; use a port number.",
+                            "MVH_SMTP_PORT")
     return Settings(host, int(port), env.get("MVH_SMTP_USER") or None, env.get("MVH_SMTP_PASSWORD") or None,
                     SWITCHES[switch], sender)
 
