@@ -7,7 +7,6 @@ import textwrap
 
 import pandas as pd
 import plotly.graph_objects as go
-from babel.numbers import get_decimal_symbol, get_group_symbol
 from plotly.subplots import make_subplots
 
 from dashboard import i18n
@@ -59,7 +58,7 @@ def progress_by_quarter(series: pd.DataFrame, registry: Registry) -> go.Figure:
 
 def _separators() -> str:
     """The reader's decimal and thousands separators, for plotly's numbers (axes, hover texts)."""
-    return get_decimal_symbol(i18n.lang()) + get_group_symbol(i18n.lang())
+    return "".join(i18n.separators())
 
 
 def _planned() -> str:
@@ -361,7 +360,5 @@ def by_category(frame: pd.DataFrame, value: str, unit: str) -> go.Figure:
     fig = go.Figure(go.Bar(
         y=totals.index, x=lengths, orientation="h", marker={"color": ACTUAL}, text=labels,
         textposition="auto", textangle=0, hovertemplate=f"%{{y}}: %{{text}} {unit}<extra></extra>"))
-    # lower case, as an axis says it (not in German: its nouns keep their capital)
-    fig.update_xaxes(gridcolor="#e5e7eb", rangemode="tozero",
-                     title=value if i18n.lang() == "de" else value.lower())
+    fig.update_xaxes(gridcolor="#e5e7eb", rangemode="tozero", title=i18n.inline(value))
     return _styled(fig, 80 + 40 * max(len(totals), 1), margin={"l": 40, "r": 20, "t": 40, "b": 40})

@@ -48,9 +48,8 @@ def panel(registry: Registry, kpi: Kpi, now: pd.DataFrame, as_of: str, country: 
              html.Dd(value_link(f"{prefix}-value-{kpi.id}", value, kpi, country, as_of))]
     lang, unit = i18n.lang(), i18n.kpi(kpi, "unit")
     for field in tables.within(registry, kpi):
-        named = sheet.field(field).label(lang)  # lower case after a colon, but not German nouns
         facts += [html.Dt(_("of these {unit}: {field}", unit=unit,
-                            field=named if lang == "de" else named.lower())),
+                            field=i18n.inline(sheet.field(field).label(lang)))),
                   html.Dd(ui.number(rows[field].sum() if len(rows) else 0),
                           id=f"{prefix}-{kpi.id}-{field}")]
     parts = tables.breakdown(rows, registry, kpi)

@@ -23,7 +23,7 @@ import flask
 from babel import Locale
 from babel.dates import format_date
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, get_decimal_symbol, get_group_symbol
 
 from pipelines.declaration import registry
 from pipelines.declaration.registry import Kpi, Labels, StatusStyle
@@ -92,6 +92,18 @@ def number(value: float | None, digits: int = 0) -> str:
         return "–"
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return format_decimal(value, format=pattern, locale=lang())
+
+
+def separators() -> tuple[str, str]:
+    """The decimal and thousands separators of the reader's language, for what formats numbers
+    in the browser (charts, grids)."""
+    return get_decimal_symbol(lang()), get_group_symbol(lang())
+
+
+def inline(label: str) -> str:
+    """A label as it reads inside a sentence or on an axis: in lower case, except in German,
+    whose nouns keep their capital."""
+    return label if lang() == "de" else label.lower()
 
 
 def date(value) -> str:

@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 import dash
 import dash_ag_grid as dag
 import pandas as pd
-from babel.numbers import get_decimal_symbol, get_group_symbol
 from dash import Input, Output, callback, dcc, html
 
 from dashboard import downloads, i18n
@@ -142,9 +141,8 @@ def _numbers(words_too: bool) -> dict:
     symbols); `words_too`: counts among words ("<5", "not collected"), given to the grid as
     text, which would show a word in a number column as "Invalid Number", aligned and formatted
     as numbers."""
-    lang = i18n.lang()
-    symbols = json.dumps({"decimal": get_decimal_symbol(lang), "thousands": get_group_symbol(lang),
-                          "grouping": [3], "currency": ["", ""]})
+    decimal, thousands = i18n.separators()
+    symbols = json.dumps({"decimal": decimal, "thousands": thousands, "grouping": [3], "currency": ["", ""]})
     shown = f"d3.formatLocale({symbols}).format(',')(params.value)"
     if words_too:
         return {"type": "rightAligned", "cellDataType": "text", "valueFormatter": {"function": (

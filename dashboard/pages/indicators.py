@@ -80,7 +80,7 @@ def _by(reg: Registry, kpi: Kpi) -> str:
     rules = {r.label: r.name(lang) for r in reg.sums}
     named = [_("country") if d == "country" else fields.get(d) or rules.get(d) or d.replace("_", " ")
              for d in kpi.disaggregations]
-    return ", ".join(n if lang == "de" else n.lower() for n in named)  # German nouns keep their capital
+    return ", ".join(map(i18n.inline, named))
 
 
 def _kpi(reg: Registry, kpi: Kpi) -> html.Section:

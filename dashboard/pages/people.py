@@ -87,9 +87,7 @@ def _registers(counts: dict[str, pd.DataFrame], reg, kpi, now: pd.DataFrame, cou
     countries["country"] = countries["country"].replace(TOTAL, _("Total"))
     value = data.shown(kpi.id, flows.kpi_value(now, kpi.id, country), country, as_of)
     value = missing if value == people.NOT_COLLECTED else value
-    # the breakdowns in lower case, as a sentence says them (not in German: its nouns keep their capital)
-    by = [spec.field(f).label(lang) for f in (rows, columns) if f]
-    by = by if lang == "de" else [b.lower() for b in by]
+    by = [i18n.inline(spec.field(f).label(lang)) for f in (rows, columns) if f]
     by = _("{some} and {last}", some=", ".join(by[:-1]), last=by[-1]) if len(by) > 1 else "".join(by)
     heading = _("{kpi} from the registers, {where}, up to {quarter}", kpi=i18n.kpi(kpi), where=where,
                 quarter=as_of)
